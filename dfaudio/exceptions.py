@@ -1,7 +1,8 @@
 """One exception family for dfaudio.
 
-Every error that a user can cause (a bad file, a bad table, a bad option) is a :class:`DfaudioError`.
-The command-line layer prints such errors as one line and exits with status 2; anything else is a bug.
+Every error that a user can cause (a bad file, a bad table, a bad option) is a
+:class:`DfaudioError`. The command-line layer prints such errors as one line and exits with
+status 2; anything else is a bug.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Canonical labels and the score convention.
 
-dfaudio labels are the strings ``"bonafide"`` and ``"spoof"``. Other spellings (REAL/FAKE, real/fake,
-0/1) are accepted only through an explicit mapping, never guessed from a Python ``set()``.
+dfaudio labels are the strings ``"bonafide"`` and ``"spoof"``. Other spellings (REAL/FAKE,
+real/fake, 0/1) are accepted only through an explicit mapping, never guessed
+from a Python ``set()``.
 
 Scores follow the ASVspoof convention: **higher = more bona fide**. Classifiers are trained with
 spoof as the positive class (``y = 1``) and report ``p_fake``; their bona fide score is the log-odds
@@ -69,7 +70,9 @@ def canonical_label(
             target = str(lowered[key]).strip().lower()
             if target in DEFAULT_LABEL_MAP:
                 return DEFAULT_LABEL_MAP[target]
-            raise DataError(f"--label-map maps {value!r} to {lowered[key]!r}; use bonafide or spoof")
+            raise DataError(
+                f"--label-map maps {value!r} to {lowered[key]!r}; use bonafide or spoof"
+            )
     if key in DEFAULT_LABEL_MAP:
         return DEFAULT_LABEL_MAP[key]
     raise DataError(

@@ -1,8 +1,9 @@
 """Name -> callable maps (in the style of lhotse and timm).
 
 A :class:`Registry` maps public names (used on the command line and in run configs) to plain
-callables. Entries can be *lazy*: given as ``"module.path:attribute"`` strings, they are imported only
-when first looked up, so that listing the names (e.g. for ``click.Choice``) never imports torch.
+callables. Entries can be *lazy*: given as ``"module.path:attribute"`` strings, they are imported
+only when first looked up, so that listing the names (e.g. for ``click.Choice``)
+never imports torch.
 
 Examples
 --------

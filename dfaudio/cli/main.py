@@ -1,7 +1,8 @@
 """The ``dfaudio`` command-line entry point.
 
-Subcommands are loaded lazily: ``dfaudio --help`` imports only click, so it starts in a fraction of a
-second and never imports torch, librosa or xgboost. Each subcommand lives in its own module
+Subcommands are loaded lazily: ``dfaudio --help`` imports only click, so it starts in a
+fraction of a second and never imports torch, librosa or xgboost. Each subcommand lives in
+its own module
 ``dfaudio.cli.<name>`` that exports a click command called ``cli``.
 """
 

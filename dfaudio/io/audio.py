@@ -1,0 +1,213 @@
+"""The only code in dfaudio that reads audio.
+
+:func:`load` reads a whole file; :func:`iter_blocks` streams it in fixed-length blocks so that a
+one-hour recording is never held whole. Both use :mod:`soundfile` (libsndfile: WAV, FLAC, OGG and,
+from libsndfile 1.1, MP3) first and fall back to :func:`librosa.load` (audioread, which uses ffmpeg
+or GStreamer where installed) for anything else. Resampling uses soxr (HQ), as librosa does.
+
+Every problem becomes an :class:`~dfaudio.exceptions.AudioError` naming the file and one of the
+reasons in :data:`~dfaudio.exceptions.AUDIO_FAILURE_REASONS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from dfaudio.exceptions import AudioError
+
+#: File extensions that the dataset layouts treat as audio.
+AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aiff", ".aif")
+
+#: Peak amplitude under which a file counts as silent (about -120 dBFS).
+SILENCE_PEAK = 1e-6
+
+
+def info(path: str | Path) -> tuple[int, int, int]:
+    """Sample rate, number of samples (frames) and channels of an audio file.
+
+    Raises
+    ------
+    AudioError
+        If the file is missing or its header cannot be read.
+    """
+    import soundfile as sf
+
+    p = _existing(path)
+    try:
+        i = sf.info(str(p))
+    except Exception as exc:  # libsndfile errors are plain RuntimeErrors/LibsndfileError
+        if p.suffix.lower() in (".mp3", ".m4a", ".opus"):
+            y, sr = _load_fallback(p)
+            return sr, len(y), 1
+        raise AudioError(p, "unreadable", _short(exc)) from None
+    return int(i.samplerate), int(i.frames), int(i.channels)
+
+
+def load(
+    path: str | Path,
+    *,
+    sr: int | None = None,
+    mono: bool = True,
+    min_duration_s: float = 0.0,
+    check: bool = True,
+) -> tuple[np.ndarray, int]:
+    """Read an audio file as float32.
+
+    Parameters
+    ----------
+    path : str or Path
+        Audio file (WAV, FLAC, OGG, MP3, ...).
+    sr : int, optional
+        Target sample rate; ``None`` keeps the file's native rate.
+    mono : bool
+        Average the channels.
+    min_duration_s : float
+        Files shorter than this raise ``AudioError(reason="too short")``.
+    check : bool
+        Validate the samples (non-finite, silent).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,) or (channels, n)], float32
+    sr : int
+
+    Raises
+    ------
+    AudioError
+        not found, empty, unreadable, non-finite samples, silent, too short.
+    """
+    import soundfile as sf
+
+    p = _existing(path)
+    try:
+        data, native_sr = sf.read(str(p), dtype="float32", always_2d=True)
+        y = data.T  # (channels, n)
+    except Exception as exc:
+        try:
+            y1, native_sr = _load_fallback(p)
+        except AudioError:
+            raise
+        except Exception:
+            raise AudioError(p, "unreadable", _short(exc)) from None
+        y = y1[np.newaxis, :]
+    if y.shape[-1] == 0:
+        raise AudioError(p, "empty", "no samples")
+    if mono:
+        y = y.mean(axis=0) if y.shape[0] > 1 else y[0]
+    if sr is not None and int(sr) != int(native_sr):
+        y = resample(y, orig_sr=int(native_sr), target_sr=int(sr))
+        native_sr = int(sr)
+    if check:
+        validate(y, int(native_sr), path=p, min_duration_s=min_duration_s)
+    return np.ascontiguousarray(y, dtype=np.float32), int(native_sr)
+
+
+def validate(
+    y: np.ndarray, sr: int, *, path: str | Path = "<array>", min_duration_s: float = 0.0
+) -> None:
+    """Raise :class:`AudioError` if ``y`` is empty, non-finite, silent or too short."""
+    if y.size == 0:
+        raise AudioError(path, "empty", "no samples")
+    if not np.all(np.isfinite(y)):
+        bad = int(np.count_nonzero(~np.isfinite(y)))
+        raise AudioError(path, "non-finite samples", f"{bad} NaN/inf samples")
+    if float(np.max(np.abs(y))) < SILENCE_PEAK:
+        raise AudioError(path, "silent", "all samples are (near) zero")
+    duration = y.shape[-1] / sr
+    if duration < min_duration_s:
+        raise AudioError(
+            path, "too short", f"{duration:.3f} s is shorter than {min_duration_s:g} s"
+        )
+
+
+def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Resample with soxr (high quality), along the last axis."""
+    import soxr
+
+    if orig_sr == target_sr:
+        return y
+    if y.ndim == 1:
+        return soxr.resample(y, orig_sr, target_sr, quality="HQ").astype(np.float32)
+    return np.stack([resample(c, orig_sr=orig_sr, target_sr=target_sr) for c in y])
+
+
+def iter_blocks(
+    path: str | Path, *, block_s: float = 60.0, sr: int | None = None, mono: bool = True
+) -> Iterator[tuple[np.ndarray, int]]:
+    """Stream a file in blocks of ``block_s`` seconds (the last block may be shorter).
+
+    Memory stays bounded by one block whatever the file length. Resampling (when ``sr`` is given)
+    is done per block with soxr's streaming resampler, so block edges are seamless.
+
+    Yields
+    ------
+    block : np.ndarray [shape=(n,)], float32
+    sr : int
+        Sample rate of the yielded blocks.
+    """
+    import soundfile as sf
+
+    p = _existing(path)
+    try:
+        f = sf.SoundFile(str(p))
+    except Exception:
+        # Formats libsndfile cannot stream: decode whole (fallback decoders cannot stream anyway).
+        y, out_sr = load(p, sr=sr, mono=mono, check=False)
+        step = max(1, int(round(block_s * out_sr)))
+        for start in range(0, y.shape[-1], step):
+            yield y[..., start : start + step], out_sr
+        return
+    with f:
+        native_sr = int(f.samplerate)
+        out_sr = native_sr if sr is None else int(sr)
+        stream = None
+        if out_sr != native_sr:
+            import soxr
+
+            stream = soxr.ResampleStream(native_sr, out_sr, 1, dtype="float32", quality="HQ")
+        frames = max(1, int(round(block_s * native_sr)))
+        while True:
+            data = f.read(frames, dtype="float32", always_2d=True)
+            last = data.shape[0] < frames
+            block = data.mean(axis=1) if mono else data.T
+            if stream is not None:
+                block = stream.resample_chunk(np.ascontiguousarray(block), last=last)
+            if block.shape[-1]:
+                yield np.ascontiguousarray(block, dtype=np.float32), out_sr
+            if last:
+                break
+
+
+def _existing(path: str | Path) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise AudioError(p, "not found", "no such file")
+    if p.is_dir():
+        raise AudioError(p, "unreadable", "is a directory")
+    if p.stat().st_size == 0:
+        raise AudioError(p, "empty", "file has 0 bytes")
+    return p
+
+
+def _load_fallback(p: Path) -> tuple[np.ndarray, int]:
+    """Decode with librosa/audioread (MP3 and others libsndfile cannot read)."""
+    import warnings
+
+    try:
+        import librosa
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y, sr = librosa.load(str(p), sr=None, mono=True)
+    except Exception as exc:
+        raise AudioError(p, "unreadable", _short(exc)) from None
+    return y.astype(np.float32), int(sr)
+
+
+def _short(exc: BaseException) -> str:
+    """One line from an exception (libsndfile messages can span lines)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
