@@ -1,0 +1,37 @@
+"""Column names of the per-second feature table (no heavy imports).
+
+The DEEP-VOICE ``DATASET-balanced.csv`` schema is 26 feature columns then ``LABEL`` (REAL/FAKE).
+dfaudio's default schema keeps the same 26 feature names and adds provenance columns so that a
+table can be split without leakage.
+"""
+
+from __future__ import annotations
+
+#: The 26 DEEP-VOICE feature columns, in order.
+DEEP_VOICE_FEATURES: tuple[str, ...] = (
+    "chroma_stft",
+    "rms",
+    "spectral_centroid",
+    "spectral_bandwidth",
+    "rolloff",
+    "zero_crossing_rate",
+    *(f"mfcc{i}" for i in range(1, 21)),
+)
+#: The label column of the original DEEP-VOICE table (values REAL / FAKE).
+DEEP_VOICE_LABEL = "LABEL"
+#: dfaudio's label column (values bonafide / spoof).
+LABEL = "label"
+#: Provenance columns, in output order; ``split``/``attack``/... only where the layout gives them.
+PROVENANCE: tuple[str, ...] = (
+    "file",
+    "window",
+    "start_s",
+    "duration_s",
+    "group",
+    "split",
+    "attack",
+    "speaker",
+    "target",
+    "condition",
+)
+SCHEMAS = ("dfaudio", "deep-voice")
