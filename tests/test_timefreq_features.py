@@ -6,6 +6,7 @@ feature, and the property that makes LFCC what it is: filters equally spaced in 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -231,3 +232,174 @@ def test_registry_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- timefreq tensors
+
+
+@pytest.fixture
+def clips(tmp_path):
+    """Two WAVs at 22.05 kHz: a short (2 s) and a long (8 s) one, plus a broken file."""
+    from tests.conftest import write_wav
+
+    sr = 22050
+    short = write_wav(tmp_path / "audio" / "short.wav", tone(330.0, sr=sr, duration_s=2.0), sr)
+    long_y = tone(660.0, sr=sr, duration_s=8.0) * np.linspace(0.2, 1.0, 8 * sr, dtype=np.float32)
+    long = write_wav(tmp_path / "audio" / "long.wav", long_y, sr)
+    broken = tmp_path / "audio" / "broken.wav"
+    broken.write_bytes(b"RIFF not really a wave file")
+    return short, long, broken
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    import dfaudio.timefreq as tf
+
+    calls: list[int] = []
+    original = tf.TimeFreqConfig.extract
+
+    def counted(self, y):  # type: ignore[no-untyped-def]
+        calls.append(len(y))
+        return original(self, y)
+
+    monkeypatch.setattr(tf.TimeFreqConfig, "extract", counted)
+    return calls
+
+
+def test_default_config_is_the_seed_input() -> None:
+    from dfaudio.timefreq import TimeFreqConfig
+
+    cfg = TimeFreqConfig()
+    assert (cfg.feature, cfg.sr, cfg.duration_s, cfg.n_samples) == ("mel", 16000, 6.0, 96000)
+    assert cfg.shape == (1, 64, 188)
+    assert TimeFreqConfig(feature="mfcc").shape == (1, 20, 188)
+    assert TimeFreqConfig(feature="chroma").shape == (1, 12, 188)
+    assert TimeFreqConfig(feature="lfcc", params={"add_deltas": True}).shape == (1, 60, 601)
+    assert TimeFreqConfig(feature="mel", params={"n_mels": 80}).cache_key() != cfg.cache_key()
+    with pytest.raises(ParameterError, match="unknown feature"):
+        TimeFreqConfig(feature="spectral-flux")
+    with pytest.raises(ParameterError, match="bad parameters"):
+        _ = TimeFreqConfig(feature="mel", params={"n_mel": 80}).shape
+
+
+def test_parse_feature_params() -> None:
+    from dfaudio.timefreq import parse_feature_params
+
+    got = parse_feature_params(["n_mels=80", "add_deltas=true", "window=hann", "fmax=7600.0"])
+    assert got == {"n_mels": 80, "add_deltas": True, "window": "hann", "fmax": 7600.0}
+    with pytest.raises(ParameterError):
+        parse_feature_params(["n_mels"])
+
+
+def test_repeat_pad_and_crop() -> None:
+    from dfaudio.timefreq import crop_frames, repeat_pad
+
+    y = np.arange(5, dtype=np.float32)
+    np.testing.assert_array_equal(repeat_pad(y, 12), [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1])
+    assert repeat_pad(y, 3) is y
+    S = np.arange(20).reshape(2, 10)
+    np.testing.assert_array_equal(crop_frames(S, 4, offset=3), S[:, 3:7])
+    np.testing.assert_array_equal(crop_frames(S, 4, offset=99), S[:, 6:])
+    assert crop_frames(S[:, :3], 7).shape == (2, 7)
+
+
+def test_short_clip_is_repeat_padded_before_the_feature(clips, monkeypatch) -> None:
+    from dfaudio.io.audio import load
+    from dfaudio.timefreq import FeatureCache, TimeFreqConfig
+
+    cfg = TimeFreqConfig()
+    S = FeatureCache(cfg, None).load(clips[0])
+    y, _ = load(clips[0], sr=16000)
+    expected = mel.log_mel_spectrogram(np.tile(y, 3)[:96000], 16000)
+    assert S.shape == (64, 188)
+    np.testing.assert_allclose(S, expected, atol=1e-4)
+
+
+def test_disk_cache_second_epoch_and_second_run_compute_nothing(
+    clips, tmp_path, monkeypatch
+) -> None:
+    from dfaudio.timefreq import FeatureCache, TimeFreqConfig, TimeFreqDataset, make_loader
+
+    calls = _counting(monkeypatch)
+    cfg = TimeFreqConfig()
+    _ = cfg.shape  # the shape probe is one call
+    calls.clear()
+    cache = FeatureCache(cfg, tmp_path / "cache")
+    ds = TimeFreqDataset(clips[:2], [0, 1], cache=cache, train=True, seed=3)
+    for epoch in range(2):
+        ds.set_epoch(epoch)
+        x, y = next(iter(make_loader(ds, batch_size=2)))
+        assert x.shape == (2, 1, 64, 188) and x.dtype == torch_float32()
+        np.testing.assert_array_equal(y.numpy(), [0.0, 1.0])
+    assert len(calls) == 2 and (cache.misses, cache.hits) == (2, 2)
+
+    # A second run (new cache object, same folder) reads everything from disk.
+    again = FeatureCache(TimeFreqConfig(), tmp_path / "cache")
+    np.testing.assert_array_equal(again.load(clips[1]), cache.load(clips[1]))
+    assert len(calls) == 2 and again.misses == 0
+    entries = sorted(p.name for p in again.directory.rglob("*") if p.is_file())
+    assert len([e for e in entries if e.endswith(".npy")]) == 2 and "config.json" in entries
+    assert not [e for e in entries if e.endswith(".part")]
+
+    # Another configuration gets its own folder; an edited file is recomputed.
+    other = FeatureCache(TimeFreqConfig(params={"n_mels": 32}), tmp_path / "cache")
+    assert other.load(clips[0]).shape[0] == 32 and other.directory != again.directory
+    os.utime(clips[0], ns=(1, 1))
+    again.load(clips[0])
+    assert again.misses == 1
+
+
+def torch_float32():  # type: ignore[no-untyped-def]
+    import torch
+
+    return torch.float32
+
+
+def test_crops_random_in_training_fixed_in_eval(clips) -> None:
+    from dfaudio.timefreq import FeatureCache, TimeFreqConfig, TimeFreqDataset
+
+    cache = FeatureCache(TimeFreqConfig(), None)
+    full = cache.load(clips[1])
+    assert full.shape[1] > 188  # 8 s -> 251 frames
+    ev = TimeFreqDataset([clips[1]], [1], cache=cache, train=False)
+    np.testing.assert_array_equal(ev[0][0][0].numpy(), full[:, :188])
+    tr = TimeFreqDataset([clips[1]], [1], cache=cache, train=True, seed=0)
+    offsets = []
+    for epoch in range(6):
+        tr.set_epoch(epoch)
+        offsets.append(tr.crop_offset(0, full.shape[1]))
+        x = tr[0][0][0].numpy()
+        np.testing.assert_array_equal(x, full[:, offsets[-1] : offsets[-1] + 188])
+    assert len(set(offsets)) > 1 and max(offsets) <= full.shape[1] - 188
+    tr.set_epoch(2)
+    assert tr.crop_offset(0, full.shape[1]) == offsets[2]  # reproducible
+
+
+def test_normalizers(clips) -> None:
+    from dfaudio.timefreq import FeatureCache, Normalizer, TimeFreqConfig, precompute
+
+    cache = FeatureCache(TimeFreqConfig(), None)
+    res = precompute(clips, cache, progress=False)
+    assert res.ok.tolist() == [True, True, False]
+    assert res.failures[0][0] == str(clips[2]) and res.failures[0][1] == "unreadable"
+    assert (res.computed, res.cached) == (2, 0)
+    norm = Normalizer.fit_from_stats(res.stats)
+    both = np.concatenate([norm(cache.load(p)) for p in clips[:2]], axis=1)
+    np.testing.assert_allclose(both.mean(axis=1), 0.0, atol=1e-3)
+    live = both.std(axis=1) > 0.5  # rows that are not constant
+    np.testing.assert_allclose(both.std(axis=1)[live], 1.0, atol=1e-2)
+    restored = Normalizer.from_dict(norm.to_dict())
+    np.testing.assert_array_equal(restored(cache.load(clips[0])), norm(cache.load(clips[0])))
+    utt = Normalizer(mode="utterance")(cache.load(clips[1]))
+    np.testing.assert_allclose(utt.mean(axis=1), 0.0, atol=1e-4)
+    assert Normalizer(mode="none")(full := cache.load(clips[1])) is full
+
+
+def test_precompute_with_worker_processes(clips, tmp_path) -> None:
+    from dfaudio.timefreq import FeatureCache, TimeFreqConfig, precompute
+
+    cache = FeatureCache(TimeFreqConfig(feature="mfcc"), tmp_path / "c")
+    res = precompute(clips, cache, workers=1, progress=False)
+    assert res.ok.tolist() == [True, True, False] and (res.computed, res.cached) == (2, 0)
+    res2 = precompute(clips[:2], cache, workers=1, progress=False)
+    assert (res2.computed, res2.cached) == (0, 2)
+    assert res2.stats.count == 188 + cache.load(clips[1]).shape[1]
