@@ -1,0 +1,71 @@
+"""``dfaudio compare``: one leaderboard over every run, deep and classical alike."""
+
+from __future__ import annotations
+
+import click
+
+from dfaudio.cli.common import handle_errors
+
+
+@click.command(
+    "compare",
+    epilog="""\b
+Examples:
+  dfaudio compare                       # every run under runs/
+  dfaudio compare runs/ --format markdown
+  dfaudio compare --format json --data DATASET-balanced.csv
+""",
+)
+@click.argument("runs_dir", required=False, default="runs", type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "markdown", "json"]),
+              default="table", show_default=True)  # fmt: skip
+@click.option("--data", "data_filter", default=None, help="Only runs on this data name.")
+@click.option("--split-type", default=None,
+              type=click.Choice(["grouped", "given", "stratified", "leaky"]),
+              help="Only runs with this split type.")  # fmt: skip
+@click.option(
+    "--html",
+    "html_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also write a self-contained HTML report (leaderboard + plots).",
+)
+@click.option("--force", is_flag=True, help="Overwrite the --html file if it exists.")
+@handle_errors
+def cli(
+    runs_dir: str,
+    fmt: str,
+    data_filter: str | None,
+    split_type: str | None,
+    html_path: str | None,
+    force: bool,
+) -> None:
+    """Rank every run under RUNS_DIR (default runs/) by EER.
+
+    Reads only metrics.json files: fast, and never imports torch. The split column says how each
+    run was validated: grouped (no recording on both sides), given (the corpus's own split),
+    stratified (table without provenance) or leaky (--split-by window).
+    """
+    from pathlib import Path
+
+    from dfaudio.exceptions import DataError
+    from dfaudio.leaderboard import collect, render
+
+    if not Path(runs_dir).exists():
+        raise DataError("no such runs directory (train a model first, e.g. dfaudio demo)", runs_dir)
+    df = collect(runs_dir)
+    if data_filter:
+        df = df[df["data"] == data_filter].reset_index(drop=True)
+    if split_type:
+        df = df[df["split_type"] == split_type].reset_index(drop=True)
+    for s in df.attrs.get("skipped", []):
+        click.echo(f"warning: skipped {s}", err=True)
+    if html_path:
+        from dfaudio.report import write_html_report
+
+        write_html_report(df, html_path, force=force)
+        click.echo(f"wrote {html_path}", err=True)
+    if len(df) == 0:
+        click.echo(f"no finished runs under {runs_dir}", err=True)
+        return
+    click.echo(render(df, fmt))

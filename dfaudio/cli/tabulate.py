@@ -1,0 +1,155 @@
+"""``dfaudio tabulate``: audio folders or corpora -> per-second feature table."""
+
+from __future__ import annotations
+
+import click
+
+from dfaudio.cli.common import LAYOUTS, echo_json, handle_errors, parse_label_map_option
+
+
+@click.command(
+    "tabulate",
+    epilog="""\b
+Examples:
+  dfaudio tabulate data/ -o table.csv                 # data/real/*.wav, data/fake/*.wav
+  dfaudio tabulate DEEP-VOICE/KAGGLE -o dv.csv --schema deep-voice --balance undersample
+  dfaudio tabulate LA/ --layout asvspoof -o la.csv --jobs 2
+  dfaudio tabulate list.csv -o t.csv --sr 16000       # CSV list: path,label[,group][,split]
+  dfaudio tabulate data/ -o t.csv --scheduler tcp://10.0.0.5:8786   # on a Dask cluster
+""",
+)
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="CSV table to write (atomically).")  # fmt: skip
+@click.option("--layout", type=click.Choice(LAYOUTS), default="auto", show_default=True,
+              help="Data set layout; auto detects it.")  # fmt: skip
+@click.option("--protocol", "protocols", multiple=True, type=click.Path(exists=True),
+              help="ASVspoof CM protocol file(s) (SPEAKER UTT - ATTACK KEY).")  # fmt: skip
+@click.option("--label-map", multiple=True, metavar="NAME=bonafide|spoof",
+              help="Extra class-folder or label names.")  # fmt: skip
+@click.option("--group-regex", default=None, metavar="REGEX",
+              help="Group files by the first capture group of REGEX on the file name (e.g. "
+                   "'^(LJ\\d+-\\d+)' keeps a clip and its vocoded copy together).")  # fmt: skip
+@click.option("--schema", type=click.Choice(["dfaudio", "deep-voice"]), default="dfaudio",
+              show_default=True,
+              help="dfaudio: 26 features + label + provenance; deep-voice: exactly the 27 "
+                   "columns of DATASET-balanced.csv.")  # fmt: skip
+@click.option("--sr", type=int, default=None, help="Resample to this rate (default: native).")
+@click.option("--window", "window_s", type=float, default=1.0, show_default=True,
+              help="Block length in seconds.")  # fmt: skip
+@click.option("--short", type=click.Choice(["whole", "pad", "skip"]), default="whole",
+              show_default=True,
+              help="Clips shorter than one block: one row over the whole clip, zero-padded to "
+                   "one block, or skipped (reported).")  # fmt: skip
+@click.option(
+    "--balance",
+    type=click.Choice(["none", "undersample"]),
+    default="none",
+    show_default=True,
+    help="Undersample the larger class (as DEEP-VOICE did).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --balance.")
+@click.option("-j", "--jobs", type=int, default=1, show_default=True,
+              help="Parallel worker processes over files (-1: all cores).")  # fmt: skip
+@click.option(
+    "--backend",
+    type=click.Choice(["loky", "dask"]),
+    default="loky",
+    show_default=True,
+    help="dask: run on a Dask cluster (local unless --scheduler).",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Address of a Dask distributed scheduler (implies --backend dask).",
+)
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar, no per-file warnings.")
+@handle_errors
+def cli(
+    inputs: tuple[str, ...],
+    output: str,
+    layout: str,
+    protocols: tuple[str, ...],
+    label_map: tuple[str, ...],
+    group_regex: str | None,
+    schema: str,
+    sr: int | None,
+    window_s: float,
+    short: str,
+    balance: str,
+    seed: int,
+    jobs: int,
+    backend: str,
+    scheduler: str | None,
+    force: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Turn audio into a per-second feature table (DEEP-VOICE schema + provenance).
+
+    INPUTS are class folders (ROOT/real, ROOT/fake ...), a DEEP-VOICE AUDIO folder, an ASVspoof
+    2019 LA/PA root (with --protocol or its standard protocol folder) or a CSV list. Unreadable
+    files are reported in one line each and skipped; the rest of the table is kept.
+    """
+    from dfaudio.datasets import describe, load_manifest
+    from dfaudio.features import enable_numba_cache
+    from dfaudio.io.files import check_writable
+    from dfaudio.tabular import balance_undersample, tabulate, to_schema, write_table
+
+    check_writable(output, force=force)
+    enable_numba_cache()
+    manifest = load_manifest(
+        list(inputs), layout=layout, label_map=parse_label_map_option(label_map),
+        protocols=list(protocols) or None, group_regex=group_regex,
+    )  # fmt: skip
+    if not quiet and not as_json:
+        click.echo(f"found {describe(manifest)}", err=True)
+
+    def warn(path: str, reason: str, detail: str) -> None:
+        if not quiet:
+            click.echo(f"warning: {path}: {reason}: {detail}", err=True)
+
+    result = tabulate(
+        manifest, sr=sr, window_s=window_s, short=short, jobs=jobs, backend=backend,
+        scheduler=scheduler, progress=not quiet and not as_json, on_failure=warn,
+    )  # fmt: skip
+    summary = result.summary
+    table = result.table
+    if len(table) == 0:
+        from dfaudio.exceptions import DataError
+
+        raise DataError("no file could be used; nothing written (see the warnings above)")
+    if balance == "undersample":
+        table = balance_undersample(table, seed=seed)
+        summary["windows_after_balance"] = len(table)
+    write_table(to_schema(table, schema), output, force=force)
+    summary["output"] = output
+    summary["schema"] = schema
+    summary["short_policy"] = short
+    if as_json:
+        echo_json(summary)
+        return
+    click.echo(format_summary(summary))
+
+
+def format_summary(s: dict) -> str:
+    """Human summary of a tabulate run."""
+    lines = [
+        f"wrote {s['output']} ({s['schema']} schema)",
+        f"  files      {s['files_ok']} of {s['files']} used, {s['files_failed']} failed",
+        f"  windows    {s['windows']} ({s['windows_bonafide']} bonafide / "
+        f"{s['windows_spoof']} spoof)",
+        f"  audio      {s['audio_s']:.1f} s read; {s['tail_s_dropped']:.1f} s of tails shorter "
+        f"than a window dropped ({s['files_with_tail']} files)",
+        f"  short      {s['short_clips']} clips shorter than a window kept "
+        f"(policy: {s['short_policy']})",
+    ]
+    if "windows_after_balance" in s:
+        lines.append(f"  balanced   {s['windows_after_balance']} windows after undersampling")
+    if s["failures_by_reason"]:
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(s["failures_by_reason"].items()))
+        lines.append(f"  failures   {reasons}")
+    return "\n".join(lines)

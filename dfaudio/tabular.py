@@ -1,0 +1,334 @@
+"""Manifest -> per-second feature table (the DEEP-VOICE schema plus provenance).
+
+Policy for audio that does not fill whole blocks (``window_s``, default 1 s):
+
+* **Tail**: the last part of a recording shorter than one block is dropped; its length is reported
+  in the summary (``tail_s_dropped``), never silently lost.
+* **Short clips** (shorter than one block, e.g. FSDD's 8 kHz digits), by ``short``:
+  ``"whole"`` (default) gives one row computed over the whole clip (``duration_s`` < 1);
+  ``"pad"`` zero-pads the clip to one block; ``"skip"`` reports it as a failure ("too short").
+  Clips shorter than :data:`MIN_CLIP_S` fail in every policy.
+
+Files are read in chunks of whole blocks (:data:`CHUNK_S` seconds), so memory does not grow with
+the length of a recording. Work is spread over files with joblib (processes), or over a Dask
+cluster with ``backend="dask"``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dfaudio.exceptions import AudioError, ParameterError
+from dfaudio.labels import DEEP_VOICE_LABELS
+from dfaudio.schema import DEEP_VOICE_FEATURES, DEEP_VOICE_LABEL, LABEL, PROVENANCE, SCHEMAS
+
+SHORT_POLICIES = ("whole", "pad", "skip")
+BACKENDS = ("loky", "dask")
+#: Seconds read at a time from one file (a multiple of the block length is used).
+CHUNK_S = 60.0
+#: Shortest clip that gives a row at all.
+MIN_CLIP_S = 0.1
+_META_COLUMNS = ("group", "split", "attack", "speaker", "target", "condition")
+
+
+@dataclass
+class FileResult:
+    """Features of one file, or why it failed."""
+
+    path: str
+    rows: pd.DataFrame | None = None
+    failure: tuple[str, str] | None = None  # (reason, detail)
+    seconds: float = 0.0
+    tail_s: float = 0.0
+    short: bool = False
+
+
+@dataclass
+class TabulateResult:
+    """The table, the failures (path, reason, detail) and a summary dict."""
+
+    table: pd.DataFrame
+    failures: list[tuple[str, str, str]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def features_for_file(
+    record: dict[str, str],
+    *,
+    sr: int | None = None,
+    window_s: float = 1.0,
+    short: str = "whole",
+) -> FileResult:
+    """Per-block features of one manifest row; never raises for bad audio.
+
+    Parameters
+    ----------
+    record : dict
+        A manifest row (``path``, ``label``, ``group`` and optional metadata).
+    sr : int, optional
+        Resample to this rate; ``None`` keeps the native rate.
+    window_s : float
+        Block length in seconds.
+    short : {"whole", "pad", "skip"}
+        Policy for clips shorter than one block (see module docstring).
+    """
+    from dfaudio.features.summary import deep_voice_features
+    from dfaudio.io.audio import SILENCE_PEAK, iter_blocks
+
+    path = record["path"]
+    res = FileResult(path=path)
+    try:
+        pieces: list[np.ndarray] = []
+        starts: list[int] = []
+        buf = np.zeros(0, dtype=np.float32)
+        consumed = 0  # samples already turned into blocks
+        total = 0
+        peak = 0.0
+        out_sr = None
+        for chunk, out_sr in iter_blocks(path, block_s=CHUNK_S, sr=sr):
+            if not np.all(np.isfinite(chunk)):
+                bad = int(np.count_nonzero(~np.isfinite(chunk)))
+                raise AudioError(path, "non-finite samples", f"{bad} NaN/inf samples")
+            peak = max(peak, float(np.max(np.abs(chunk))) if chunk.size else 0.0)
+            total += chunk.size
+            buf = np.concatenate([buf, chunk]) if buf.size else chunk
+            win = int(round(window_s * out_sr))
+            n_full = buf.size // win
+            if n_full:
+                feats = deep_voice_features(buf[: n_full * win], out_sr, window_s=window_s)
+                pieces.append(feats)
+                starts.extend(consumed + i * win for i in range(len(feats)))
+                consumed += n_full * win
+                buf = buf[n_full * win :]
+        if out_sr is None or total == 0:
+            raise AudioError(path, "empty", "no samples")
+        if peak < SILENCE_PEAK:
+            raise AudioError(path, "silent", "all samples are (near) zero")
+        win = int(round(window_s * out_sr))
+        durations = [window_s] * sum(len(p) for p in pieces)
+        if total < win:
+            dur = total / out_sr
+            if dur < MIN_CLIP_S or short == "skip":
+                raise AudioError(
+                    path, "too short", f"{dur:.3f} s is shorter than one {window_s:g} s window"
+                )
+            feats = deep_voice_features(buf, out_sr, window_s=window_s, short=short)
+            pieces, starts = [feats], [0]
+            durations = [window_s if short == "pad" else dur]
+            res.short = True
+        else:
+            res.tail_s = buf.size / out_sr
+        res.seconds = total / out_sr
+        X = np.concatenate(pieces, axis=0)
+        rows = pd.DataFrame(X, columns=list(DEEP_VOICE_FEATURES))
+        rows[LABEL] = record["label"]
+        rows["file"] = path
+        rows["window"] = np.arange(len(rows))
+        rows["start_s"] = np.asarray(starts, dtype=np.float64) / out_sr
+        rows["duration_s"] = durations
+        for col in _META_COLUMNS:
+            if record.get(col, "") != "" or col == "group":
+                rows[col] = record.get(col, "")
+        res.rows = rows
+    except AudioError as exc:
+        res.failure = (exc.category, exc.detail)
+    except Exception as exc:  # a decoder crash must not lose the other files
+        res.failure = ("unreadable", " ".join(str(exc).split())[:200] or type(exc).__name__)
+    return res
+
+
+def tabulate(
+    manifest: pd.DataFrame,
+    *,
+    sr: int | None = None,
+    window_s: float = 1.0,
+    short: str = "whole",
+    jobs: int = 1,
+    backend: str = "loky",
+    scheduler: str | None = None,
+    progress: bool = True,
+    on_failure: Any = None,
+) -> TabulateResult:
+    """Compute the per-second feature table of every file in ``manifest``.
+
+    Parameters
+    ----------
+    manifest : pd.DataFrame
+        From :func:`dfaudio.datasets.load_manifest`.
+    sr, window_s, short
+        See :func:`features_for_file`.
+    jobs : int
+        Parallel workers over files (``-1``: all cores).
+    backend : {"loky", "dask"}
+        ``dask`` runs the per-file work on a Dask cluster: the one at ``scheduler``
+        (``tcp://HOST:PORT``), or a local cluster of ``jobs`` worker processes.
+    progress : bool
+        Show a progress bar (tqdm, on stderr).
+    on_failure : callable, optional
+        Called as ``on_failure(path, reason, detail)`` as each failure happens.
+
+    Returns
+    -------
+    TabulateResult
+        ``table`` rows are in manifest order, then window order.
+    """
+    if short not in SHORT_POLICIES:
+        raise ParameterError(f"short-clip policy must be one of {SHORT_POLICIES}, got {short!r}")
+    if backend not in BACKENDS:
+        raise ParameterError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if window_s <= 0:
+        raise ParameterError(f"window must be positive, got {window_s}")
+    if scheduler is not None:
+        backend = "dask"
+    records = manifest.to_dict("records")
+    kwargs = {"sr": sr, "window_s": window_s, "short": short}
+    if backend == "dask":
+        results = _run_dask(records, kwargs, jobs=jobs, scheduler=scheduler, progress=progress)
+    else:
+        results = _run_joblib(records, kwargs, jobs=jobs, progress=progress, on_failure=on_failure)
+    return _assemble(results, manifest, on_failure=on_failure if backend == "dask" else None)
+
+
+def _progress(it: Iterable[FileResult], total: int, enabled: bool) -> Iterable[FileResult]:
+    from tqdm.auto import tqdm
+
+    return tqdm(it, total=total, unit="file", disable=not enabled or None, leave=False)
+
+
+def _run_joblib(
+    records: list[dict[str, str]],
+    kwargs: dict[str, Any],
+    *,
+    jobs: int,
+    progress: bool,
+    on_failure: Any,
+) -> list[FileResult]:
+    from joblib import Parallel, delayed
+
+    if jobs == 1:
+        gen: Iterable[FileResult] = (features_for_file(r, **kwargs) for r in records)
+    else:
+        gen = Parallel(n_jobs=jobs, return_as="generator", batch_size=1)(
+            delayed(features_for_file)(r, **kwargs) for r in records
+        )
+    out = []
+    for res in _progress(gen, len(records), progress):
+        if res.failure and on_failure is not None:
+            on_failure(res.path, *res.failure)
+        out.append(res)
+    return out
+
+
+def _run_dask(
+    records: list[dict[str, str]],
+    kwargs: dict[str, Any],
+    *,
+    jobs: int,
+    scheduler: str | None,
+    progress: bool,
+) -> list[FileResult]:
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ParameterError(
+            "the dask backend needs dask.distributed: pip install 'dfaudio[dask]'"
+        ) from None
+    from joblib import Parallel, delayed, parallel_config
+
+    cluster = None
+    if scheduler is None:
+        n = jobs if jobs > 0 else None
+        cluster = LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None,
+        )  # fmt: skip
+    try:
+        client = Client(cluster if cluster is not None else scheduler, timeout="30s")
+    except OSError as exc:
+        raise ParameterError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+    try:
+        with parallel_config(backend="dask"):
+            gen = Parallel(return_as="generator", batch_size=1)(
+                delayed(features_for_file)(r, **kwargs) for r in records
+            )
+            return list(_progress(gen, len(records), progress))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _assemble(
+    results: list[FileResult], manifest: pd.DataFrame, *, on_failure: Any = None
+) -> TabulateResult:
+    frames = [r.rows for r in results if r.rows is not None]
+    failures = [(r.path, *r.failure) for r in results if r.failure]
+    if on_failure is not None:
+        for f in failures:
+            on_failure(*f)
+    if frames:
+        table = pd.concat(frames, ignore_index=True)
+    else:
+        table = pd.DataFrame(columns=[*DEEP_VOICE_FEATURES, LABEL, "file", "window", "start_s"])
+    ordered = [*DEEP_VOICE_FEATURES, LABEL] + [c for c in PROVENANCE if c in table.columns]
+    table = table[ordered]
+    ok = [r for r in results if r.rows is not None]
+    by_label = table[LABEL].value_counts() if len(table) else pd.Series(dtype=int)
+    summary = {
+        "files": len(results),
+        "files_ok": len(ok),
+        "files_failed": len(failures),
+        "windows": len(table),
+        "windows_bonafide": int(by_label.get("bonafide", 0)),
+        "windows_spoof": int(by_label.get("spoof", 0)),
+        "audio_s": float(sum(r.seconds for r in ok)),
+        "tail_s_dropped": float(sum(r.tail_s for r in ok)),
+        "files_with_tail": int(sum(r.tail_s > 0 for r in ok)),
+        "short_clips": int(sum(r.short for r in ok)),
+        "failures_by_reason": dict(Counter(f[1] for f in failures)),
+    }
+    return TabulateResult(table=table, failures=failures, summary=summary)
+
+
+def balance_undersample(table: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
+    """Randomly drop rows of the larger class until both classes have as many rows.
+
+    This is how the DEEP-VOICE table was balanced. Row order is kept.
+    """
+    counts = table[LABEL].value_counts()
+    if len(counts) < 2:
+        return table
+    n = int(counts.min())
+    rng = np.random.default_rng(seed)
+    keep = np.zeros(len(table), dtype=bool)
+    for label in counts.index:
+        idx = np.flatnonzero(table[LABEL].to_numpy() == label)
+        keep[rng.choice(idx, size=n, replace=False) if len(idx) > n else idx] = True
+    return table.loc[keep].reset_index(drop=True)
+
+
+def to_schema(table: pd.DataFrame, schema: str) -> pd.DataFrame:
+    """``dfaudio`` (features + label + provenance) or ``deep-voice`` (27 columns, REAL/FAKE)."""
+    if schema not in SCHEMAS:
+        raise ParameterError(f"schema must be one of {SCHEMAS}, got {schema!r}")
+    if schema == "dfaudio":
+        return table
+    out = table[list(DEEP_VOICE_FEATURES)].copy()
+    out[DEEP_VOICE_LABEL] = table[LABEL].map(DEEP_VOICE_LABELS)
+    return out
+
+
+def write_table(table: pd.DataFrame, path: str | Path, *, force: bool = False) -> Path:
+    """Write a table as CSV atomically (refuses to overwrite without ``force``)."""
+    from dfaudio.io.files import atomic_path
+
+    with atomic_path(path, force=force) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.9g")
+    return Path(path)
