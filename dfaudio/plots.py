@@ -55,14 +55,24 @@ def _det_figure(frr: np.ndarray, far: np.ndarray, eer: float, title: str) -> Fig
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 5.5))
     frr_t, far_t = _thin(frr, far)
-    lo_pct = 0.01
-    eps = lo_pct / 100 / 2
-    x = norm.ppf(np.clip(far_t, eps, 1 - eps))
-    y = norm.ppf(np.clip(frr_t, eps, 1 - eps))
-    ax.plot(x, y, color="#333333", lw=1.5, label="DET")
-    e = norm.ppf(np.clip(eer, eps, 1 - eps))
-    ax.plot([e], [e], "o", mfc="none", mec="#d62728", mew=2, ms=9, label=f"EER {eer * 100:.2f} %")
-    lim = norm.ppf([lo_pct / 100, 0.995])
+    lo_pct, hi = 0.01, 0.995
+    lo = lo_pct / 100  # rates outside the axis range are drawn on its edge (0 % is -inf)
+    x = norm.ppf(np.clip(far_t, lo, hi))
+    y = norm.ppf(np.clip(frr_t, lo, hi))
+    ax.plot(x, y, color="#333333", lw=1.5, label="DET", clip_on=False)
+    e = norm.ppf(np.clip(eer, lo, hi))
+    ax.plot(
+        [e],
+        [e],
+        "o",
+        mfc="none",
+        mec="#d62728",
+        mew=2,
+        ms=9,
+        label=f"EER {eer * 100:.2f} %",
+        clip_on=False,
+    )
+    lim = norm.ppf([lo, hi])
     ax.plot(lim, lim, ls=":", color="grey", lw=0.8)
     ticks = [t for t in _DET_TICKS_PCT if lo_pct <= t <= 99]
     pos = norm.ppf(np.asarray(ticks) / 100)
