@@ -18,9 +18,12 @@ from dfaudio.features.summary import (
     COLUMN_SCALES,
     DEEP_VOICE_FEATURES,
     block_length,
+    chroma_filters,
     deep_voice_features,
     deep_voice_features_blocks,
     deep_voice_features_naive,
+    hann_window,
+    mel_filters,
     n_windows,
 )
 from tests.conftest import tone
@@ -201,6 +204,45 @@ def test_silence_and_tiny_signals() -> None:
     blip[8000:8100] = 0.1
     assert_close(deep_voice_features(blip, sr), _naive(blip, sr))
     assert_close(deep_voice_features(blip[:100], sr), _naive(blip[:100], sr))
+
+
+# ------------------------------------------------------------------------------------------
+# Filter banks (numpy copies of librosa's) and imports
+
+
+@pytest.mark.parametrize("sr", [8000, 16000, 22050, 44100])
+@pytest.mark.parametrize("n_fft", [2048, 1000])
+def test_filter_banks_equal_librosa(sr: int, n_fft: int) -> None:
+    import librosa
+    import scipy.signal
+
+    np.testing.assert_array_equal(
+        hann_window(n_fft), scipy.signal.get_window("hann", n_fft, fftbins=True)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # empty mel filters at low sr
+        np.testing.assert_array_equal(
+            mel_filters(sr, n_fft), librosa.filters.mel(sr=sr, n_fft=n_fft)
+        )
+    for tuning in (0.0, -0.5, 0.23):
+        np.testing.assert_array_equal(
+            chroma_filters(sr, n_fft, tuning),
+            librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=tuning),
+        )
+
+
+def test_fast_path_imports_neither_librosa_nor_numba() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from dfaudio.features.summary import deep_voice_features\n"
+        "deep_voice_features(np.random.default_rng(0).standard_normal(9000), 8000)\n"
+        "print(sorted(m for m in ('librosa', 'numba') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 # ------------------------------------------------------------------------------------------
