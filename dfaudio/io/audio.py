@@ -88,10 +88,11 @@ def load(
     except Exception as exc:
         try:
             y1, native_sr = _load_fallback(p)
-        except AudioError:
-            raise
-        except Exception:
-            raise AudioError(p, "unreadable", _short(exc)) from None
+        except Exception as fallback_exc:
+            # Report libsndfile's reason ("Format not recognised") first: the fallback decoder's
+            # own error is often just an exception name (audioread's "NoBackendError").
+            why = getattr(fallback_exc, "detail", None) or _short(fallback_exc)
+            raise AudioError(p, "unreadable", f"{_short(exc)} (fallback decoder: {why})") from None
         y = y1[np.newaxis, :]
     if y.shape[-1] == 0:
         raise AudioError(p, "empty", "no samples")
@@ -189,7 +190,36 @@ def _existing(path: str | Path) -> Path:
         raise AudioError(p, "unreadable", "is a directory")
     if p.stat().st_size == 0:
         raise AudioError(p, "empty", "file has 0 bytes")
+    truncated = _wav_truncation(p)
+    if truncated:
+        raise AudioError(p, "unreadable", truncated)
     return p
+
+
+def _wav_truncation(p: Path) -> str | None:
+    """Why a RIFF/WAVE file is cut short (its ``data`` chunk smaller than declared), else ``None``.
+
+    libsndfile silently reads whatever samples a truncated WAV still holds, which would turn a
+    broken download into a shorter recording without notice. A data size of 0 or 0xFFFFFFFF
+    (written by streaming encoders that cannot seek back) means "unknown" and is accepted.
+    """
+    size = p.stat().st_size
+    with p.open("rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            chunk = fh.read(8)
+            n = int.from_bytes(chunk[4:], "little")
+            if chunk[:4] == b"data":
+                held = size - pos - 8
+                if n not in (0, 0xFFFFFFFF) and held < n:
+                    return f"truncated: header declares {n} bytes of samples, file holds {held}"
+                return None
+            pos += 8 + n + (n & 1)
+    return "truncated: no data chunk before the end of the file"
 
 
 def _load_fallback(p: Path) -> tuple[np.ndarray, int]:
