@@ -7,6 +7,7 @@ about 1e-6 (rolloff and zero-crossing rate are identical, the tuning estimate bi
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -283,3 +284,15 @@ def test_errors(y: np.ndarray, kw: dict[str, object]) -> None:
 
 def test_empty_signal_skip_gives_no_rows() -> None:
     assert deep_voice_features(np.zeros(0, dtype=np.float32), 8000, short="skip").shape == (0, 26)
+
+
+def test_enable_numba_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dfaudio.features import enable_numba_cache
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = enable_numba_cache()
+    assert path == tmp_path / "dfaudio" / "numba" and path.is_dir()
+    assert os.environ["NUMBA_CACHE_DIR"] == str(path)
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
+    assert enable_numba_cache(tmp_path / "other") == tmp_path / "mine"  # the user's choice wins
