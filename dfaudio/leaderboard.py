@@ -85,7 +85,7 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
             "rows": df["n_rows"].map(lambda v: "" if v is None or pd.isna(v) else str(int(v))),
             "acc %": df["accuracy"].map(_pct),
             "EER %": df["eer"].map(_pct),
-            "EER 95% CI": df["eer_ci95"].map(_ci),
+            "pooled EER CI95": df["eer_ci95"].map(_ci),
             "AUC": df["roc_auc"].map(lambda v: "" if v is None or pd.isna(v) else f"{v:.4f}"),
             "date": df["created"],
             "run": df["run"],

@@ -90,4 +90,13 @@ def from_folders(
                     "group": group_of(f.stem, default=rel, group_regex=group_regex),
                 }
             )
+    if not rows and any(
+        f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS for f in root_p.iterdir()
+    ):
+        raise DataError(
+            "audio files lie directly in this folder; the folder layout expects class "
+            "sub-folders (ROOT/real/..., ROOT/fake/...): move them, or list them in a CSV "
+            "(path,label[,group])",
+            root_p,
+        )
     return make_manifest(rows, source=str(root_p))
