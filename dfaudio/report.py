@@ -1,0 +1,322 @@
+"""Evaluation plots in run directories and the self-contained HTML report (``compare --html``).
+
+Every run directory gets ``plots/`` (DET, ROC, per-class score histogram, confusion matrix from
+:func:`dfaudio.plots.save_plots`) over its held-out scores; for K-fold runs these are the pooled
+held-out scores of all folds.
+
+:func:`write_html_report` writes **one** HTML file: the leaderboard table, a legend (score
+direction, split types) and, per run, its details and plots embedded as base64 PNG. It loads
+nothing from anywhere (no stylesheet, font, script or image URL), so it can be mailed or archived
+as it is. All text taken from runs is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dfaudio.io.files import check_writable, write_text
+
+__all__ = ["PLOT_DIR", "SPLIT_TYPES", "render_html", "save_run_plots", "write_html_report"]
+
+#: Sub-folder of a run directory that holds its PNG plots.
+PLOT_DIR = "plots"
+
+#: What each split type means (shown in the report legend).
+SPLIT_TYPES: dict[str, str] = {
+    "grouped": "no recording (or speaker/group) has windows on both sides of a split: honest",
+    "given": "the corpus's own train/dev/eval split (e.g. ASVspoof protocols)",
+    "stratified": "rows split at random by class: the table had no provenance, so windows of one "
+    "recording may sit in train and test (optimistic)",
+    "leaky": "split by window on purpose (--split-by window): windows of one recording on both "
+    "sides; optimistic, for comparison with published per-window numbers only",
+}
+
+_PLOT_CAPTIONS = {
+    "det.png": "DET curve (normal-deviate axes)",
+    "roc.png": "ROC curve",
+    "score_hist.png": "Score histogram per class",
+    "confusion.png": "Confusion matrix",
+}
+
+
+# ---------------------------------------------------------------------------------- run plots
+
+
+def save_run_plots(
+    run_dir: str | Path, scores_df: pd.DataFrame, *, threshold: float | None = None, title: str = ""
+) -> dict[str, Any]:
+    """Write the evaluation plots of a run into ``run_dir/plots``; never raises.
+
+    Parameters
+    ----------
+    run_dir : path
+    scores_df : pd.DataFrame
+        Held-out scores with ``label`` and ``score`` columns (``scores.csv``); for K-fold runs the
+        pooled folds.
+    threshold : float, optional
+        Hard-decision threshold (default as :func:`dfaudio.evaluation.summarize`: 0 on log-odds).
+    title : str
+        Added to every figure title.
+
+    Returns
+    -------
+    dict
+        ``{"dir": "plots", "files": [...]}``, or ``{"error": "..."}`` when plotting failed (the
+        run is written anyway).
+    """
+    try:
+        from dfaudio.plots import save_plots
+
+        files = save_plots(
+            Path(run_dir) / PLOT_DIR,
+            scores_df["label"].to_numpy(),
+            scores_df["score"].to_numpy(),
+            threshold=threshold,
+            title=title,
+            force=True,
+        )
+        return {"dir": PLOT_DIR, "files": [p.name for p in files]}
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
+
+
+def _plot_files(run_dir: Path, tmp: Path) -> tuple[list[Path], str | None]:
+    """PNG files of a run: its ``plots/``, else plots drawn now from ``scores.csv``."""
+    from dfaudio.plots import PLOT_NAMES
+
+    own = [run_dir / PLOT_DIR / n for n in PLOT_NAMES if (run_dir / PLOT_DIR / n).is_file()]
+    if own:
+        return own, None
+    try:
+        from dfaudio.evaluation import read_scores
+        from dfaudio.plots import save_plots
+
+        df = read_scores(run_dir)
+        out = tmp / run_dir.name
+        files = save_plots(
+            out,
+            df["key"].to_numpy(),
+            df["score"].to_numpy(),
+            score_kind=df.attrs.get("score_kind", "logodds"),
+        )
+        return files, "plots drawn for this report from scores.csv (the run has no plots/)"
+    except Exception as exc:
+        return [], f"no plots: {' '.join(str(exc).split())[:200]}"
+
+
+# ---------------------------------------------------------------------------------- HTML
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:2em auto;
+max-width:1200px;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}
+h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd}
+.meta{color:#666;font-size:.9em}
+table{border-collapse:collapse;font-size:.9em;margin:1em 0}
+th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr:nth-child(even) td{background:#fafafa}
+.split{font-weight:600;border-radius:3px;padding:0 .3em}
+.split-grouped{color:#0a6b2d}.split-given{color:#1f4e9c}
+.split-stratified{color:#a15c00}.split-leaky{color:#b00020}
+.legend{background:#f7f7f7;border:1px solid #e3e3e3;padding:.6em 1em;font-size:.9em}
+.legend dt{font-weight:600}.legend dd{margin:0 0 .4em 1.2em}
+.plots{display:flex;flex-wrap:wrap;gap:1em}
+figure{margin:0;flex:0 1 360px}figure img{width:100%;height:auto;border:1px solid #ddd}
+figcaption{font-size:.85em;color:#555;text-align:center}
+.warn{color:#a15c00}.details td:first-child{font-weight:600;background:#f7f7f7}
+"""
+
+#: Marks decoded images on the body (the browser check reads it); loads nothing.
+_SCRIPT = """
+window.addEventListener("load", function () {
+  var imgs = document.images, ok = 0;
+  for (var i = 0; i < imgs.length; i++) {
+    if (imgs[i].complete && imgs[i].naturalWidth > 0) { ok++; }
+  }
+  document.body.setAttribute("data-images-decoded", ok + "/" + imgs.length);
+});
+"""
+
+_NUMERIC = {"#", "rows", "acc %", "EER %", "EER 95% CI", "AUC"}
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _pct(x: Any, digits: int = 2) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return ""
+    return "" if v != v else f"{100 * v:.{digits}f} %"
+
+
+def _leaderboard_table(df: pd.DataFrame) -> str:
+    from dfaudio.leaderboard import display_frame
+
+    disp = display_frame(df)
+    head = "".join(f"<th scope='col'>{_e(c)}</th>" for c in disp.columns)
+    rows = []
+    for i, rec in enumerate(disp.to_dict("records")):
+        cells = []
+        for col, val in rec.items():
+            if col == "split":
+                cls = f"split split-{_e(val)}"
+                cells.append(f"<td><span class='{cls}' title='{_e(SPLIT_TYPES.get(str(val)))}'>"
+                             f"{_e(val)}</span></td>")  # fmt: skip
+            elif col == "run":
+                cells.append(f"<td><a href='#run-{i + 1}'>{_e(val)}</a></td>")
+            else:
+                cls = " class='num'" if col in _NUMERIC else ""
+                cells.append(f"<td{cls}>{_e(val)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        "<table id='leaderboard'><thead><tr>" + head + "</tr></thead><tbody>"
+        + "".join(rows) + "</tbody></table>"
+    )  # fmt: skip
+
+
+def _legend() -> str:
+    from dfaudio.labels import SCORE_DIRECTION
+
+    splits = "".join(
+        f"<dt><span class='split split-{_e(k)}'>{_e(k)}</span></dt><dd>{_e(v)}</dd>"
+        for k, v in SPLIT_TYPES.items()
+    )
+    return (
+        "<div class='legend' id='legend'><p><b>Scores:</b> "
+        + _e(SCORE_DIRECTION)
+        + ". EER is computed from the continuous scores (official ASVspoof algorithm), never from "
+        "hard decisions; rows are sorted by EER (lower is better). Accuracy uses the threshold "
+        "0 on the log-odds (p_fake 0.5). Metrics are over held-out one-second windows, averaged "
+        "over folds for K-fold runs; the 95 % CI is a bootstrap over recordings/groups.</p>"
+        "<p><b>Split types</b></p><dl>" + splits + "</dl></div>"
+    )
+
+
+def _details(metrics: dict[str, Any]) -> str:
+    rows: list[tuple[str, str]] = []
+
+    def add(name: str, value: Any) -> None:
+        if value not in (None, "", [], {}):
+            rows.append((name, str(value)))
+
+    add("model", f"{metrics.get('model', '?')} ({metrics.get('kind', '?')})")
+    add("features", metrics.get("features"))
+    add("data", metrics.get("data"))
+    add("split", f"{metrics.get('split_type', '?')}: {metrics.get('split', '')}".rstrip(": "))
+    add("rows (held-out)", f"{metrics.get('n_rows', '?')} ({metrics.get('n_test_rows', '?')})")
+    ci = metrics.get("eer_ci95")
+    ci_txt = f" (95 % CI {_pct(ci[0], 1)} to {_pct(ci[1], 1)})" if isinstance(ci, list) else ""
+    add("EER", _pct(metrics.get("eer")) + ci_txt)
+    if metrics.get("eer_pooled") is not None:
+        thr = metrics.get("eer_threshold")
+        thr_txt = f" at score {float(thr):.4g}" if thr is not None else ""
+        add("EER pooled over folds", f"{_pct(metrics['eer_pooled'])}{thr_txt}")
+    add("accuracy", _pct(metrics.get("accuracy")))
+    add("ROC AUC", metrics.get("roc_auc") and f"{float(metrics['roc_auc']):.4f}")
+    clip = metrics.get("clip_level") or {}
+    if "eer" in clip:
+        add("per recording", f"EER {_pct(clip['eer'])}, accuracy {_pct(clip.get('accuracy'))} "
+            f"over {clip.get('n_clips')} recordings (mean window score)")  # fmt: skip
+    if metrics.get("sample_rates"):
+        add("training sample rates", ", ".join(f"{r} Hz" for r in metrics["sample_rates"]))
+    add("model file", metrics.get("model_file"))
+    add("created", metrics.get("created"))
+    for w in metrics.get("warnings") or []:
+        add("warning", w)
+    body = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in rows)
+    return f"<table class='details'>{body}</table>"
+
+
+def _run_section(i: int, row: dict[str, Any], tmp: Path) -> str:
+    from dfaudio.exceptions import DataError
+    from dfaudio.runs import load_metrics
+
+    run_dir = Path(row["run_dir"])
+    try:
+        metrics = load_metrics(run_dir)
+    except DataError as exc:
+        metrics = {"warnings": [str(exc)]}
+    split = str(row.get("split_type", "?"))
+    title = f"#{i} {row.get('model', '?')} · {row.get('features', '?')} · {row.get('data', '?')}"
+    parts = [
+        f"<section class='run' id='run-{i}'><h2>{_e(title)} "
+        f"<span class='split split-{_e(split)}'>[{_e(split)}]</span></h2>",
+        f"<p class='meta'>{_e(run_dir)}</p>",
+        _details(metrics),
+    ]
+    files, note = _plot_files(run_dir, tmp)
+    if note:
+        parts.append(f"<p class='warn'>{_e(note)}</p>")
+    figs = []
+    for f in files:
+        data = base64.b64encode(f.read_bytes()).decode("ascii")
+        caption = f"{_PLOT_CAPTIONS.get(f.name, f.name)} - {row.get('model', '?')}"
+        figs.append(
+            f"<figure><img src='data:image/png;base64,{data}' alt='{_e(caption)}'>"
+            f"<figcaption>{_e(caption)}</figcaption></figure>"
+        )
+    if figs:
+        parts.append("<div class='plots'>" + "".join(figs) + "</div>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def render_html(df: pd.DataFrame, *, title: str = "dfaudio leaderboard") -> str:
+    """The report as one HTML string (see the module docstring).
+
+    Parameters
+    ----------
+    df : pd.DataFrame
+        From :func:`dfaudio.leaderboard.collect` (possibly filtered); needs ``run_dir``.
+    """
+    from dfaudio import __version__
+    from dfaudio.runs import now
+
+    with tempfile.TemporaryDirectory(prefix="dfaudio-report-") as tmp:
+        sections = [
+            _run_section(i, rec, Path(tmp)) for i, rec in enumerate(df.to_dict("records"), start=1)
+        ]
+    board = _leaderboard_table(df) if len(df) else "<p id='no-runs'>No finished runs.</p>"
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n"
+        f"<h1>{_e(title)}</h1><p class='meta'>{len(df)} runs · generated {_e(now())} by dfaudio "
+        f"{_e(__version__)}</p>\n"
+        + _legend() + "\n" + board + "\n" + "\n".join(sections)
+        + f"\n<script>{_SCRIPT}</script>\n</body></html>\n"
+    )  # fmt: skip
+
+
+def write_html_report(df: pd.DataFrame, path: str | Path, *, force: bool = False) -> Path:
+    """Write the self-contained HTML report of the runs in ``df`` to ``path``.
+
+    Parameters
+    ----------
+    df : pd.DataFrame
+        From :func:`dfaudio.leaderboard.collect`.
+    path : str or Path
+        Output file; an existing file is replaced only with ``force``.
+    force : bool
+
+    Returns
+    -------
+    Path
+    """
+    check_writable(path, force=force)
+    out = write_text(path, render_html(df), force=force)
+    umask = os.umask(0)
+    os.umask(umask)
+    out.chmod(0o666 & ~umask)  # a report is for sharing: not the 0600 of a temporary file
+    return out
