@@ -191,6 +191,14 @@ def fit_sklearn(
     trained_on = "all rows" if refit and len(plan.folds) > 1 else f"fold 1 train ({plan.eval_name})"
     save_sklearn(final, run_dir, extra={"model": model, "trained_on": trained_on})
     metrics["model_file"] = trained_on
+    # For dfaudio predict / the report; neither call raises (a plot must never lose a run).
+    from dfaudio.predict import probe_sample_rates
+    from dfaudio.report import save_run_plots
+
+    if "file" in meta.columns:
+        base = Path(str(table.source)).parent
+        metrics["sample_rates"] = probe_sample_rates(meta["file"].astype(str), base=base)
+    metrics["plots"] = save_run_plots(run_dir, scores_df, title=f"{model} ({plan.split_type})")
     writer.metrics(metrics)
     return FitResult(run_dir=run_dir, metrics=metrics)
 
