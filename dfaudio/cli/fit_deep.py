@@ -1,0 +1,188 @@
+"""``dfaudio fit-deep``: torch models on time-frequency tensors.
+
+Importing this module stays light (click, the feature registry): torch is imported only when the
+command runs.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from dfaudio.cli.common import LAYOUTS, echo_json, handle_errors, parse_label_map_option
+from dfaudio.features.registry import TIMEFREQ
+
+# Listed here (not imported from the registry) so that ``--help`` never imports torch or timm; a
+# test checks that this tuple equals ``dfaudio.models.torch_zoo.MODELS.names()``.
+MODEL_NAMES = ("simple-ann", "simple-cnn", "lcnn", "resnet101")
+
+
+def _check_model(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None or value in MODEL_NAMES or (value.startswith("timm:") and len(value) > 5):
+        return value
+    raise click.BadParameter(
+        f"{value!r} is not one of {', '.join(MODEL_NAMES)} or timm:<name> (e.g. timm:resnet200d)"
+    )
+
+
+@click.command(
+    "fit-deep",
+    epilog="""\b
+Examples:
+  dfaudio fit-deep --model simple-cnn --feature mel --data data/          # real/ + fake/ folders
+  dfaudio fit-deep --model resnet101 --feature mel --data LA/ --protocol \\
+      LA/ASVspoof2019_LA_cm_protocols/ASVspoof2019.LA.cm.train.trn.txt ... --device cuda --amp
+  dfaudio fit-deep --model resnet101 --pretrained resnet101.safetensors --data data/
+  dfaudio fit-deep --model timm:resnet200d --feature lfcc --feature-param add_deltas=true ...
+  dfaudio fit-deep --resume runs/20261125-213000-simple-cnn-mel     # after Ctrl-C
+\b
+Roles: the data's own train/dev/eval split where it has one; otherwise grouped hold-outs
+(--test-size, then --dev-size of the rest) so that one recording/speaker never straddles two.
+Early stopping and the kept weights use the dev EER; metrics are on the test/eval files.
+""",
+)
+@click.option("--model", callback=_check_model, metavar="NAME",
+              help=f"{' | '.join(MODEL_NAMES)} | timm:<name>.")  # fmt: skip
+@click.option("--feature", type=click.Choice(TIMEFREQ.names()), default="mel", show_default=True,
+              help="Time-frequency feature.")  # fmt: skip
+@click.option("--feature-param", "feature_params", multiple=True, metavar="NAME=VALUE",
+              help="Feature parameter, e.g. n_mels=80, add_deltas=true (repeatable).")  # fmt: skip
+@click.option("--data", "inputs", multiple=True, type=click.Path(exists=True),
+              help="Dataset folder(s) or CSV list(s) (repeatable).")  # fmt: skip
+@click.option("--layout", type=click.Choice(LAYOUTS), default="auto", show_default=True)
+@click.option("--protocol", "--protocols", "protocols", multiple=True,
+              type=click.Path(exists=True, dir_okay=False),
+              help="ASVspoof CM protocol file(s) (repeatable).")  # fmt: skip
+@click.option("--label-map", multiple=True, metavar="NAME=bonafide|spoof",
+              help="Extra class-folder or label names.")  # fmt: skip
+@click.option("--group-regex", default=None, metavar="REGEX",
+              help="Group files by the first capture group of REGEX on the file name.")  # fmt: skip
+@click.option("--epochs", type=int, default=10, show_default=True)
+@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="Adam learning rate.")
+@click.option("--weight-decay", type=float, default=0.0, show_default=True)
+@click.option("--patience", type=int, default=3, show_default=True,
+              help="Stop after this many epochs without a lower dev EER.")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True)  # fmt: skip
+@click.option("--amp", is_flag=True, help="Mixed precision (CUDA only).")
+@click.option("--class-weight", type=click.Choice(["auto", "none"]), default="auto",
+              show_default=True,
+              help="auto: spoof loss weighted by n_bonafide / n_spoof (train).")  # fmt: skip
+@click.option("--pretrained", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Local timm weights (.safetensors / state dict); never fetched.")  # fmt: skip
+@click.option("--freeze", type=int, default=None,
+              help="Freeze the first N parameter tensors [39 with --pretrained].")  # fmt: skip
+@click.option("--max-duration-s", type=float, default=6.0, show_default=True,
+              help="Clip length: short clips repeat-padded, long ones cropped.")  # fmt: skip
+@click.option(
+    "--sr", type=int, default=16000, show_default=True, help="Resample audio to this rate."
+)
+@click.option("--normalize", type=click.Choice(["global", "utterance", "none"]), default="global",
+              show_default=True,
+              help="Per-feature normalisation: training mean/std, per clip, or none.")  # fmt: skip
+@click.option("--test-size", type=float, default=0.2, show_default=True,
+              help="Grouped test hold-out when the data has no eval/test split.")  # fmt: skip
+@click.option("--dev-size", type=float, default=0.2, show_default=True,
+              help="Grouped dev hold-out (from train) when the data has no dev split.")  # fmt: skip
+@click.option("-j", "--workers", type=int, default=0, show_default=True,
+              help="DataLoader worker processes (feature computation and batches).")  # fmt: skip
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Feature cache [default: ~/.cache/dfaudio/timefreq].")  # fmt: skip
+@click.option("--no-cache", is_flag=True, help="Keep features in memory only.")
+@click.option("--runs-dir", type=click.Path(file_okay=False), default="runs", show_default=True)
+@click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False),
+              default=None,
+              help="Continue an interrupted run (its config is reused; --epochs, --device and "
+                   "--workers may be changed).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@click.pass_context
+@handle_errors
+def cli(ctx: click.Context, **opts: object) -> None:
+    """Train SimpleANN / SimpleCNN / LCNN / ResNet101 / any timm model on mel, MFCC, LFCC or
+    chroma tensors and write a run directory (same format as fit-sklearn).
+
+    Ctrl-C keeps a checkpoint of the finished epochs; --resume RUN_DIR continues from it.
+    """
+    from dfaudio.training.fit_torch import TrainingInterrupted
+
+    try:
+        result = _run(ctx, opts)
+    except TrainingInterrupted as exc:
+        click.echo(f"\n{exc}", err=True)
+        sys.exit(130)
+    m = dict(result.metrics, run_dir=str(result.run_dir))
+    if opts["as_json"]:
+        echo_json(m)
+    else:
+        click.echo(format_result(m))
+
+
+def _run(ctx: click.Context, o: dict) -> object:
+    from dfaudio.timefreq import DEFAULT_CACHE_DIR, parse_feature_params
+    from dfaudio.training.fit_torch import DeepConfig, fit_torch, resume_torch
+
+    progress = not o["quiet"]
+
+    def log(msg: str) -> None:
+        click.echo(msg, err=True)
+
+    if o["resume_dir"]:
+        src = click.core.ParameterSource
+        changed = {
+            k: o[k]
+            for k in ("epochs", "device", "workers")
+            if ctx.get_parameter_source(k) != src.DEFAULT
+        }
+        return resume_torch(o["resume_dir"], progress=progress, log=log, **changed)
+    if not o["model"]:
+        raise click.UsageError("--model is required (or --resume RUN_DIR)")
+    if not o["inputs"]:
+        raise click.UsageError("--data is required (or --resume RUN_DIR)")
+    cache_dir = None if o["no_cache"] else str(o["cache_dir"] or DEFAULT_CACHE_DIR)
+    cfg = DeepConfig(
+        model=o["model"],
+        feature=o["feature"],
+        data=[str(p) for p in o["inputs"]],
+        layout=o["layout"],
+        protocols=[str(p) for p in o["protocols"]],
+        label_map=parse_label_map_option(o["label_map"]),
+        group_regex=o["group_regex"],
+        feature_params=parse_feature_params(o["feature_params"]),
+        sr=o["sr"],
+        max_duration_s=o["max_duration_s"],
+        normalize=o["normalize"],
+        epochs=o["epochs"],
+        batch_size=o["batch_size"],
+        lr=o["lr"],
+        weight_decay=o["weight_decay"],
+        patience=o["patience"],
+        seed=o["seed"],
+        device=o["device"],
+        amp=o["amp"],
+        class_weight=o["class_weight"],
+        pretrained=o["pretrained"],
+        freeze=o["freeze"],
+        test_size=o["test_size"],
+        dev_size=o["dev_size"],
+        workers=o["workers"],
+        cache_dir=cache_dir,
+    )
+    if not o["as_json"]:
+        log(f"fit-deep: {cfg.model} on {cfg.feature} ({', '.join(cfg.data)})")
+    return fit_torch(cfg, runs_dir=o["runs_dir"], progress=progress, log=log)
+
+
+def format_result(m: dict) -> str:
+    """Two lines: test accuracy, EER, AUC, best epoch; the run directory."""
+    shape = "x".join(str(v) for v in m.get("input_shape", []))
+    line = (
+        f"{m['model']} / {m['features']} [{shape}]  {m['eval_name']}: acc "
+        f"{100 * m['accuracy']:.2f}%  EER {100 * m['eer']:.2f}%  AUC {m['roc_auc']:.4f}  "
+        f"(best dev EER {100 * m['best_dev_eer']:.2f}% at epoch {m['best_epoch']}/"
+        f"{m['epochs_run']}, {m['split_type']} split)"
+    )
+    return f"{line}\n  -> {m['run_dir']}"
