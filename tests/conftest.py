@@ -29,7 +29,9 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(0)
 
 
-def tone(freq_hz: float, *, sr: int = 16000, duration_s: float = 1.0, amp: float = 0.5) -> np.ndarray:
+def tone(
+    freq_hz: float, *, sr: int = 16000, duration_s: float = 1.0, amp: float = 0.5
+) -> np.ndarray:
     """A pure sine tone (float32)."""
     t = np.arange(int(round(sr * duration_s))) / sr
     return (amp * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
