@@ -77,6 +77,10 @@ SHORT_POLICIES = ("whole", "skip", "pad")
 #: cache), larger chunks are slower.
 CHUNK_BLOCKS = 8
 
+#: ... and at most this many STFT frames per chunk (8 one-second blocks at 22.05 kHz), so that
+#: high sample rates use fewer blocks per chunk.
+CHUNK_FRAMES = 352
+
 _N_MFCC = 20
 _N_CHROMA = 12
 _ROLL_PERCENT = 0.85
@@ -117,6 +121,10 @@ def _check_params(sr: float, window_s: float, n_fft: int, hop_length: int, short
     if block_len < 1:
         raise ParameterError(f"window_s={window_s} at sr={sr} is shorter than one sample")
     return block_len
+
+
+def _chunk_blocks(block_len: int, hop_length: int) -> int:
+    return max(1, min(CHUNK_BLOCKS, CHUNK_FRAMES // (1 + block_len // hop_length)))
 
 
 def _as_signal(y: Any) -> np.ndarray:
@@ -275,11 +283,15 @@ def chroma_filters(sr: float, n_fft: int, tuning: float = 0.0, n_chroma: int = 1
     weights : np.ndarray [shape=(n_chroma, 1 + n_fft // 2), dtype=float32]
     """
     ctroct, octwidth = 5.0, 2.0
-    frequencies = np.linspace(0, sr, n_fft, endpoint=False)[1:]
+    n_freq = 1 + n_fft // 2
+    # librosa builds all n_fft columns and drops the aliased ones at the end; every step is
+    # column-wise, so building the kept columns only gives the same numbers at half the cost
+    frequencies = np.linspace(0, sr, n_fft, endpoint=False)[1 : n_freq + 1]
     a440 = 440.0 * 2.0 ** (tuning / n_chroma)
     frqbins = n_chroma * np.log2(frequencies / (float(a440) / 16))
     frqbins = np.concatenate(([frqbins[0] - 1.5 * n_chroma], frqbins))
-    binwidthbins = np.concatenate((np.maximum(frqbins[1:] - frqbins[:-1], 1.0), [1]))
+    binwidthbins = np.maximum(frqbins[1:] - frqbins[:-1], 1.0)[:n_freq]
+    frqbins = frqbins[:n_freq]
     d = np.subtract.outer(frqbins, np.arange(0, n_chroma, dtype="d")).T
     n_chroma2 = np.round(float(n_chroma) / 2)
     d = np.remainder(d + n_chroma2 + 10 * n_chroma, n_chroma) - n_chroma2
@@ -289,7 +301,7 @@ def chroma_filters(sr: float, n_fft: int, tuning: float = 0.0, n_chroma: int = 1
     wts = wts / length
     wts *= np.tile(np.exp(-0.5 * (((frqbins / n_chroma - ctroct) / octwidth) ** 2)), (n_chroma, 1))
     wts = np.roll(wts, -3 * (n_chroma // 12), axis=0)
-    return np.ascontiguousarray(wts[:, : int(1 + n_fft / 2)], dtype=np.float32)
+    return np.ascontiguousarray(wts, dtype=np.float32)
 
 
 @functools.lru_cache(maxsize=16)
@@ -333,13 +345,13 @@ _WORKSPACE = threading.local()
 def _workspace(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Per-thread float64 frame buffer and complex64 spectrum buffer for frames of ``shape``.
 
-    Kept between calls (sized for at least :data:`CHUNK_BLOCKS` blocks), so that files of
+    Kept between calls (sized for a full chunk of blocks), so that files of
     different lengths reuse them.
     """
     nb, n_t, n_fft = shape
     have = getattr(_WORKSPACE, "buf", None)
     if have is None or have.shape[1:] != (n_t, n_fft) or have.shape[0] < nb:
-        cap = max(nb, CHUNK_BLOCKS)
+        cap = max(nb, min(CHUNK_BLOCKS, CHUNK_FRAMES // n_t))
         _WORKSPACE.buf = np.empty((cap, n_t, n_fft))
         _WORKSPACE.spec = np.empty((cap, n_t, n_fft // 2 + 1), dtype=np.complex64)
     return _WORKSPACE.buf[:nb], _WORKSPACE.spec[:nb]
@@ -561,8 +573,9 @@ def deep_voice_features(
     sig, length = _policy_blocks(y, block_len, short)
     nb = sig.shape[0] // length
     out = np.empty((nb, len(DEEP_VOICE_FEATURES)))
-    for i in range(0, nb, CHUNK_BLOCKS):
-        j = min(nb, i + CHUNK_BLOCKS)
+    step = _chunk_blocks(length, hop_length)
+    for i in range(0, nb, step):
+        j = min(nb, i + step)
         blocks = sig[i * length : j * length].reshape(j - i, length)
         out[i:j] = _features_equal_blocks(blocks, sr, int(n_fft), int(hop_length))
     return out
@@ -594,7 +607,8 @@ def iter_deep_voice_features_blocks(
         Rows for the blocks completed so far, in order (at most :data:`CHUNK_BLOCKS` rows each).
     """
     block_len = _check_params(sr, window_s, n_fft, hop_length, short)
-    chunk_len = block_len * CHUNK_BLOCKS
+    step = _chunk_blocks(block_len, hop_length)
+    chunk_len = block_len * step
     buf: list[np.ndarray] = []
     n_buf = 0
     emitted = False
@@ -610,8 +624,8 @@ def iter_deep_voice_features_blocks(
             data = np.concatenate(buf)
             n_use = (data.shape[0] // block_len) * block_len
             blocks = data[:n_use].reshape(-1, block_len)
-            for i in range(0, blocks.shape[0], CHUNK_BLOCKS):
-                yield _features_equal_blocks(blocks[i : i + CHUNK_BLOCKS], sr, n_fft, hop_length)
+            for i in range(0, blocks.shape[0], step):
+                yield _features_equal_blocks(blocks[i : i + step], sr, n_fft, hop_length)
             emitted = True
             buf, n_buf = [data[n_use:]], data.shape[0] - n_use
     data = np.concatenate(buf) if buf else np.zeros(0, dtype=np.float32)
