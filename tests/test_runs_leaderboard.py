@@ -1,0 +1,240 @@
+"""Run directories (fit_sklearn's output), reloading saved models, and the leaderboard."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dfaudio.datasets import load_manifest
+from dfaudio.exceptions import DataError, ParameterError
+from dfaudio.leaderboard import collect, render
+from dfaudio.models.persist import load_sklearn
+from dfaudio.runs import SCORE_COLUMNS, environment, iter_runs, load_json, new_run_dir, slug
+from dfaudio.schema import DEEP_VOICE_FEATURES
+from dfaudio.tables import FeatureTable, read_table
+from dfaudio.tabular import tabulate, write_table
+from dfaudio.training.fit_sklearn import fit_sklearn, model_scores
+
+DEMO_REGEX = r"^(LJ\d+-\d+)"
+
+
+@pytest.fixture(scope="module")
+def demo_table(tmp_path_factory: pytest.TempPathFactory) -> FeatureTable:
+    """The bundled demo audio (5 LJ Speech clips + WaveFake copies) as a table, once."""
+    from dfaudio.cli.demo import demo_data_dir
+
+    manifest = load_manifest([demo_data_dir()], group_regex=DEMO_REGEX)
+    res = tabulate(manifest, progress=False)
+    path = tmp_path_factory.mktemp("demo") / "demo.csv"
+    write_table(res.table, path)
+    return read_table(path)
+
+
+@pytest.fixture(scope="module")
+def cv_run(demo_table: FeatureTable, tmp_path_factory: pytest.TempPathFactory):
+    return fit_sklearn(demo_table, model="logreg", cv=3, seed=0,
+                       runs_dir=tmp_path_factory.mktemp("runs"))  # fmt: skip
+
+
+# --------------------------------------------------------------------------- run directory
+
+
+def test_run_dir_layout(cv_run) -> None:
+    d = cv_run.run_dir
+    names = {p.name for p in d.iterdir()}
+    assert {
+        "config.json", "metrics.json", "scores.csv", "model.skops", "model.json",
+        "environment.json",
+    } <= names  # fmt: skip
+    assert not [n for n in names if n.endswith(".part") or n.startswith(".")]  # no leftovers
+    assert d.name.endswith("-logreg-deep-voice-26")
+    cfg = json.loads((d / "config.json").read_text(encoding="utf-8"))
+    assert (cfg["kind"], cfg["model"], cfg["cv"], cfg["seed"]) == ("sklearn", "logreg", 3, 0)
+    assert cfg["feature_columns"] == list(DEEP_VOICE_FEATURES)
+    env = json.loads((d / "environment.json").read_text(encoding="utf-8"))
+    assert env["seed"] == 0
+    assert {"python", "numpy", "sklearn"} <= set(env["versions"])
+    on_disk = json.loads((d / "metrics.json").read_text(encoding="utf-8"))
+    assert on_disk["eer"] == pytest.approx(cv_run.metrics["eer"])
+
+
+def test_cv_metrics_are_fractions_with_folds_and_pooled(cv_run, demo_table) -> None:
+    m = cv_run.metrics
+    assert (m["kind"], m["model"], m["split_type"], m["n_folds"]) == ("sklearn", "logreg",
+                                                                      "grouped", 3)  # fmt: skip
+    assert m["n_rows"] == len(demo_table.y) == m["n_test_rows"]
+    for key in ("accuracy", "balanced_accuracy", "eer", "roc_auc", "f1", "eer_pooled"):
+        assert 0.0 <= m[key] <= 1.0, key
+    assert len(m["folds"]) == 3
+    assert m["eer"] == pytest.approx(np.mean([f["eer"] for f in m["folds"]]))
+    assert m["eer_std"] == pytest.approx(np.std([f["eer"] for f in m["folds"]], ddof=1))
+    assert m["pooled"]["eer"] == m["eer_pooled"]
+    assert "higher score = more bona fide" in m["score_direction"]
+    lo, hi = m["eer_ci95"]
+    assert 0.0 <= lo <= m["eer_pooled"] <= hi <= 1.0
+    assert m["clip_level"]["n_clips"] == 10
+
+
+def test_scores_csv(cv_run, demo_table) -> None:
+    scores = pd.read_csv(cv_run.run_dir / "scores.csv")
+    assert list(scores.columns[:7]) == list(SCORE_COLUMNS)
+    assert len(scores) == len(demo_table.y)
+    assert set(scores["fold"]) == {0, 1, 2}
+    assert set(scores["label"]) == {"bonafide", "spoof"}
+    # every row is scored once, by the fold that held it out; groups never straddle folds
+    assert not scores.duplicated(["file", "window"]).any()
+    assert scores.groupby("group")["fold"].nunique().max() == 1
+    np.testing.assert_allclose(scores["score"], np.log((1 - scores["p_fake"]) / scores["p_fake"]),
+                               rtol=1e-4, atol=1e-4)  # fmt: skip
+
+
+def test_hold_out_model_reloads_and_reproduces_scores(demo_table, tmp_path: Path) -> None:
+    res = fit_sklearn(demo_table, model="random-forest", test_size=0.4, seed=0,
+                      runs_dir=tmp_path)  # fmt: skip
+    assert res.metrics["n_folds"] == 1 and res.metrics["split_type"] == "grouped"
+    assert res.metrics["model_file"].startswith("fold 1 train")
+    scores = pd.read_csv(res.run_dir / "scores.csv")
+    model = load_sklearn(res.run_dir)
+    meta = demo_table.meta.reset_index()
+    idx = scores.merge(meta, on=["file", "window"], how="left")["index"].to_numpy()
+    score, p_fake, _ = model_scores(model, demo_table.X[idx])
+    np.testing.assert_allclose(scores["p_fake"], p_fake, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(scores["score"], score, rtol=1e-5, atol=1e-5)
+
+
+def test_cv_saved_model_is_refit_on_all_rows(cv_run, demo_table) -> None:
+    model = load_sklearn(cv_run.run_dir)
+    from dfaudio.models.sklearn_zoo import make_model
+
+    ref = make_model("logreg", seed=0).fit(demo_table.X, demo_table.y)
+    np.testing.assert_allclose(model.predict_proba(demo_table.X),
+                               ref.predict_proba(demo_table.X), rtol=1e-6)  # fmt: skip
+    assert cv_run.metrics["model_file"] == "all rows"
+
+
+def test_no_provenance_rows_are_numbered(demo_table, tmp_path: Path) -> None:
+    bare = FeatureTable(X=demo_table.X, y=demo_table.y, meta=demo_table.meta.iloc[:, :0],
+                        features=demo_table.features, source="bare.csv")  # fmt: skip
+    res = fit_sklearn(bare, model="lda", cv=2, runs_dir=tmp_path)
+    assert res.metrics["split_type"] == "stratified"
+    assert "no provenance" in res.metrics["warnings"][0]
+    scores = pd.read_csv(res.run_dir / "scores.csv")
+    assert sorted(scores["row"]) == list(range(len(demo_table.y)))
+
+
+def test_unknown_model_fails_before_writing(demo_table, tmp_path: Path) -> None:
+    with pytest.raises(ParameterError):
+        fit_sklearn(demo_table, model="nope", runs_dir=tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+
+
+# --------------------------------------------------------------------------- runs module
+
+
+def test_new_run_dir_is_unique(tmp_path: Path) -> None:
+    a = new_run_dir(tmp_path, "xgb/deep voice")
+    b = new_run_dir(tmp_path, "xgb/deep voice")
+    assert a != b and a.is_dir() and b.is_dir()
+    assert "/" not in a.name.split("-", 2)[-1] and " " not in a.name
+    assert slug("a b/c") == "a-b-c" and slug("///") == "run"
+
+
+def test_iter_runs_only_finished(tmp_path: Path) -> None:
+    done = tmp_path / "r1"
+    done.mkdir()
+    (done / "metrics.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "r2").mkdir()  # unfinished: no metrics.json
+    assert list(iter_runs(tmp_path)) == [done]
+    assert list(iter_runs(done)) == [done]  # a run directory itself
+    assert list(iter_runs(tmp_path / "missing")) == []
+
+
+def test_load_json_errors(tmp_path: Path) -> None:
+    p = tmp_path / "m.json"
+    p.write_text("{oops", encoding="utf-8")
+    with pytest.raises(DataError, match="invalid JSON") as err:
+        load_json(p)
+    assert "\n" not in str(err.value)
+    p.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(DataError, match="expected a JSON object"):
+        load_json(p)
+    with pytest.raises(DataError, match="not found"):
+        load_json(tmp_path / "none.json")
+
+
+def test_environment_records_seed_and_versions() -> None:
+    env = environment(seed=42)
+    assert env["seed"] == 42 and env["versions"]["python"]
+    assert "numpy" in env["versions"]
+
+
+# --------------------------------------------------------------------------- leaderboard
+
+
+def _fake_run(base: Path, name: str, **metrics) -> Path:
+    d = base / name
+    d.mkdir(parents=True)
+    m = {"kind": "sklearn", "features": "deep-voice-26", "data": "t.csv", "n_rows": 100,
+         "created": "2026-01-01T00:00:00+00:00", "eer_ci95": [0.01, 0.2], **metrics}  # fmt: skip
+    (d / "metrics.json").write_text(json.dumps(m), encoding="utf-8")
+    return d
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Path:
+    base = tmp_path / "runs"
+    _fake_run(base, "r-b", model="b", eer=0.20, accuracy=0.80, roc_auc=0.85, split_type="grouped")
+    _fake_run(base, "r-a", model="a", eer=0.05, accuracy=0.90, roc_auc=0.99, split_type="leaky")
+    _fake_run(base, "r-c", model="c", eer=0.05, accuracy=0.95, roc_auc=0.98,
+              split_type="stratified")  # fmt: skip
+    _fake_run(base, "r-d", model="d", eer=None, accuracy=0.5, roc_auc=None, split_type="given")
+    (base / "unfinished").mkdir()
+    return base
+
+
+def test_collect_sorts_by_eer_then_accuracy(runs: Path) -> None:
+    df = collect(runs)
+    assert df["model"].tolist() == ["c", "a", "b", "d"]  # ties on EER: higher accuracy first
+    assert df["split_type"].tolist() == ["stratified", "leaky", "grouped", "given"]
+    assert df.attrs["skipped"] == []
+
+
+def test_collect_skips_corrupt_metrics(runs: Path) -> None:
+    bad = runs / "r-bad"
+    bad.mkdir()
+    (bad / "metrics.json").write_text("{not json", encoding="utf-8")
+    df = collect(runs)
+    assert len(df) == 4
+    (skipped,) = df.attrs["skipped"]
+    assert "r-bad" in skipped and "invalid JSON" in skipped
+
+
+def test_render_formats(runs: Path) -> None:
+    df = collect(runs)
+    table = render(df, "table").splitlines()
+    assert table[0].split()[:6] == ["#", "model", "kind", "features", "data", "split"]
+    assert table[2].split()[1] == "c" and "stratified" in table[2] and "5.00" in table[2]
+    assert "leaky" in table[3] and "1.0-20.0" in table[3]
+    md = render(df, "markdown").splitlines()
+    assert md[0].startswith("| # | model |") and md[1].startswith("|---:|")
+    assert len(md) == 2 + 4 and "| leaky |" in md[3]
+    csv = pd.read_csv(__import__("io").StringIO(render(df, "csv")))
+    assert csv["model"].tolist() == ["c", "a", "b", "d"]
+    assert csv["eer"].iloc[0] == 0.05  # fractions, not percent
+    recs = json.loads(render(df, "json"))
+    assert [r["model"] for r in recs] == ["c", "a", "b", "d"]
+    assert recs[1]["split_type"] == "leaky" and recs[0]["eer"] == 0.05
+    assert "run_dir" not in recs[0]
+    with pytest.raises(ParameterError):
+        render(df, "html")
+
+
+def test_empty_leaderboard(tmp_path: Path) -> None:
+    df = collect(tmp_path)
+    assert len(df) == 0
+    assert render(df, "table").splitlines()[0].startswith("#")
+    assert json.loads(render(df, "json")) == []
