@@ -25,9 +25,10 @@ score < threshold (default: the run's EER threshold on held-out windows).
 \b
 --scores-out writes "UTT ATTACK KEY SCORE" lines (ASVspoof style, ATTACK "-"), which
 `dfaudio evaluate` reads, when every file has a key: --label, a folder named
-real/bonafide/... or fake/spoof/... above the file, or --label-map FOLDER=KEY.
-Without keys it writes the
-ASVspoof 2021 submission form "UTT SCORE" (join it with your protocol before evaluating).
+real/bonafide/... or fake/spoof/... above the file, or --label-map FOLDER=KEY
+(evaluate treats these as raw scores; add --score-kind logodds for p_fake 0.5 decisions).
+Without keys it writes the ASVspoof 2021 submission form "UTT SCORE" (join it with
+your protocol before evaluating).
 \b
 Unreadable files get one "warning:" line each on stderr and the others are still scored;
 the exit status is 0 when at least one file was scored, 2 otherwise.
