@@ -74,8 +74,7 @@ def cli(out_dir: str, force: bool, jobs: int, seed: int) -> None:
     result = tabulate(manifest, jobs=jobs, progress=False)
     for path, reason, detail in result.failures:
         click.echo(f"warning: {path}: {reason}: {detail}", err=True)
-    table = result.table.copy()
-    table["file"] = [Path(f).relative_to(data).as_posix() for f in table["file"]]
+    table = result.table
     write_table(table, table_path, force=True)
     result.summary.update(output=str(table_path), schema="dfaudio", short_policy="whole")
     click.echo(format_summary(result.summary))
