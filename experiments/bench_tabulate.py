@@ -13,7 +13,7 @@ clips shorter than a second, Resemblyzer MP3 44.1/48 kHz):
 - the largest relative difference per column, ``|fast - naive| / max(|naive|, column scale)``;
 - working memory (tracemalloc peak of one call) on a long file, and for a synthetic 1-hour 16 kHz
   signal: the fast path on the array in memory vs streamed in 60 s pieces
-  (``deep_voice_features_blocks``), peak RSS of a fresh subprocess each;
+  (``deep_voice_features_blocks``), peak RSS of a one subprocess each;
 - ``dfaudio.tabular.tabulate`` end to end (reading + features + table), jobs=1 vs jobs=2, when it
   exists.
 
@@ -285,9 +285,7 @@ def main() -> None:
         )
 
     seconds = 600.0 if args.quick else 3600.0
-    print(
-        f"\n== Synthetic {seconds / 60:.0f}-minute 16 kHz signal, fast path, fresh subprocess each"
-    )
+    print(f"\n== Synthetic {seconds / 60:.0f}-minute 16 kHz signal, fast path, one subprocess each")
     for d in long_signal_memory(seconds):
         how = "whole array in memory" if d["mode"] == "array" else "streamed in 60 s pieces"
         print(
