@@ -77,13 +77,13 @@ def test_python_m_dfaudio_help_imports_nothing_heavy() -> None:
     for cmd in ("tabulate", "fit-sklearn", "compare", "demo"):
         assert cmd in res.stdout
     code = (
-        "import sys, dfaudio.cli.main\n"
-        "print({m: m in sys.modules for m in ('torch', 'librosa', 'xgboost', 'timm')})"
+        "import json, sys, dfaudio.cli.main\n"
+        "print(json.dumps({m: m in sys.modules for m in ('torch', 'librosa', 'xgboost', 'timm')}))"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=REPO_ROOT, timeout=60)  # fmt: skip
     assert res.returncode == 0, res.stderr
-    loaded = eval(res.stdout.strip())  # a dict literal printed by the child
+    loaded = json.loads(res.stdout)
     assert loaded == {"torch": False, "librosa": False, "xgboost": False, "timm": False}
 
 
