@@ -79,54 +79,47 @@ def features_for_file(
     short : {"whole", "pad", "skip"}
         Policy for clips shorter than one block (see module docstring).
     """
-    from dfaudio.features.summary import deep_voice_features
-    from dfaudio.io.audio import SILENCE_PEAK, iter_blocks
+    from dfaudio.features.summary import block_length, deep_voice_features_blocks
+    from dfaudio.io.audio import SILENCE_PEAK, info, iter_blocks
 
     path = record["path"]
     res = FileResult(path=path)
     try:
-        pieces: list[np.ndarray] = []
-        starts: list[int] = []
-        buf = np.zeros(0, dtype=np.float32)
-        consumed = 0  # samples already turned into blocks
-        total = 0
-        peak = 0.0
-        out_sr = None
-        for chunk, out_sr in iter_blocks(path, block_s=CHUNK_S, sr=sr):
-            if not np.all(np.isfinite(chunk)):
-                bad = int(np.count_nonzero(~np.isfinite(chunk)))
-                raise AudioError(path, "non-finite samples", f"{bad} NaN/inf samples")
-            peak = max(peak, float(np.max(np.abs(chunk))) if chunk.size else 0.0)
-            total += chunk.size
-            buf = np.concatenate([buf, chunk]) if buf.size else chunk
-            win = int(round(window_s * out_sr))
-            n_full = buf.size // win
-            if n_full:
-                feats = deep_voice_features(buf[: n_full * win], out_sr, window_s=window_s)
-                pieces.append(feats)
-                starts.extend(consumed + i * win for i in range(len(feats)))
-                consumed += n_full * win
-                buf = buf[n_full * win :]
-        if out_sr is None or total == 0:
-            raise AudioError(path, "empty", "no samples")
-        if peak < SILENCE_PEAK:
+        out_sr = int(sr) if sr else info(path)[0]
+        stats = {"total": 0, "peak": 0.0}
+
+        def checked() -> Iterable[np.ndarray]:
+            for chunk, _ in iter_blocks(path, block_s=CHUNK_S, sr=out_sr):
+                if not np.all(np.isfinite(chunk)):
+                    bad = int(np.count_nonzero(~np.isfinite(chunk)))
+                    raise AudioError(path, "non-finite samples", f"{bad} NaN/inf samples")
+                stats["total"] += chunk.size
+                stats["peak"] = max(stats["peak"], float(np.max(np.abs(chunk), initial=0.0)))
+                yield chunk
+
+        policy = "whole" if short == "skip" else short  # skip is reported below, not dropped
+        try:
+            X = deep_voice_features_blocks(checked(), out_sr, window_s=window_s, short=policy)
+        except ParameterError:
+            if stats["total"] == 0:
+                raise AudioError(path, "empty", "no samples") from None
+            raise
+        total, win = stats["total"], block_length(out_sr, window_s)
+        if stats["peak"] < SILENCE_PEAK:
             raise AudioError(path, "silent", "all samples are (near) zero")
-        win = int(round(window_s * out_sr))
-        durations = [window_s] * sum(len(p) for p in pieces)
+        durations = [window_s] * len(X)
         if total < win:
             dur = total / out_sr
             if dur < MIN_CLIP_S or short == "skip":
                 raise AudioError(
                     path, "too short", f"{dur:.3f} s is shorter than one {window_s:g} s window"
                 )
-            feats = deep_voice_features(buf, out_sr, window_s=window_s, short=short)
-            pieces, starts = [feats], [0]
             durations = [window_s if short == "pad" else dur]
             res.short = True
         else:
-            res.tail_s = buf.size / out_sr
+            res.tail_s = (total % win) / out_sr
+        starts = np.arange(len(X)) * win
         res.seconds = total / out_sr
-        X = np.concatenate(pieces, axis=0)
         rows = pd.DataFrame(X, columns=list(DEEP_VOICE_FEATURES))
         rows[LABEL] = record["label"]
         rows["file"] = path

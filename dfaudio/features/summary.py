@@ -45,17 +45,7 @@ from typing import Any
 import numpy as np
 
 from dfaudio.exceptions import ParameterError
-
-#: The 26 DEEP-VOICE feature columns, in table order.
-DEEP_VOICE_FEATURES: list[str] = [
-    "chroma_stft",
-    "rms",
-    "spectral_centroid",
-    "spectral_bandwidth",
-    "rolloff",
-    "zero_crossing_rate",
-    *[f"mfcc{i}" for i in range(1, 21)],
-]
+from dfaudio.schema import DEEP_VOICE_FEATURES
 
 #: Absolute scale per column for the fast-vs-naive tolerance: values whose magnitude is below the
 #: scale are compared in absolute terms (``1e-4 * scale``), larger ones in relative terms. The
