@@ -71,7 +71,7 @@ def assert_close(fast: np.ndarray, naive: np.ndarray) -> None:
 
 def test_columns() -> None:
     assert len(DEEP_VOICE_FEATURES) == 26
-    assert DEEP_VOICE_FEATURES[:6] == [
+    assert list(DEEP_VOICE_FEATURES[:6]) == [
         "chroma_stft",
         "rms",
         "spectral_centroid",
@@ -79,7 +79,7 @@ def test_columns() -> None:
         "rolloff",
         "zero_crossing_rate",
     ]
-    assert DEEP_VOICE_FEATURES[6:] == [f"mfcc{i}" for i in range(1, 21)]
+    assert list(DEEP_VOICE_FEATURES[6:]) == [f"mfcc{i}" for i in range(1, 21)]
     assert set(COLUMN_SCALES) == set(DEEP_VOICE_FEATURES)
 
 
