@@ -85,6 +85,9 @@ def cli(
         out.append(m)
         if not as_json:
             click.echo(format_result(m))
+            for w in m.get("warnings", []):
+                if w not in plan.warnings:
+                    click.echo(f"note: {name}: {w}", err=True)
     if as_json:
         echo_json(out[0] if len(out) == 1 else out)
 

@@ -122,10 +122,16 @@ def fit_sklearn(
         )  # fmt: skip
     ests = Parallel(n_jobs=jobs)(delayed(_fit_fold)(model, seed, X, y, tr) for tr, _ in plan.folds)
     parts, fold_metrics = [], []
+    warnings = list(plan.warnings)
     calibrated = True
     for k, ((_tr, te), est) in enumerate(zip(plan.folds, ests, strict=True)):
         score, p_fake, calibrated = model_scores(est, X[te])
         fold_metrics.append(evaluation.summarize(y[te], score))
+        if np.ptp(score) == 0:
+            warnings.append(
+                f"fold {k + 1}: the model gives one constant score (too little training data?); "
+                "the official EER rule counts the tie against it (EER 1)"
+            )
         part = meta.iloc[te].copy()
         part["label"] = np.asarray(CLASS_NAMES)[y[te]]
         part["score"], part["p_fake"], part["fold"] = score, p_fake, k
@@ -150,7 +156,7 @@ def fit_sklearn(
         "created": now(),
         "score_direction": SCORE_DIRECTION,
         "p_fake_calibrated": calibrated,
-        "warnings": plan.warnings,
+        "warnings": warnings,
     }
     for key in ("accuracy", "balanced_accuracy", "eer", "roc_auc", "f1"):
         vals = np.array([m[key] for m in fold_metrics], dtype=float)
