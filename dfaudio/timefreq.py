@@ -282,16 +282,20 @@ class FeatureCache:
         -------
         S : np.ndarray [shape=(n_feat, n_frames_total)], float32
         """
+        return self.load_status(path)[0]
+
+    def load_status(self, path: str | Path) -> tuple[np.ndarray, bool]:
+        """:meth:`load`, also saying whether the features were computed (``True``) or read."""
         key = self._key(path)
         if key in self._memory:
             self.hits += 1
-            return self._memory[key]
+            return self._memory[key], False
         entry = None if self.directory is None else self.directory / key[:2] / f"{key}.npy"
         if entry is not None and entry.exists():
             try:
                 S = np.load(entry, allow_pickle=False)
                 self.hits += 1
-                return S
+                return S, False
             except (OSError, ValueError):
                 pass  # unreadable entry (disk trouble): recompute and replace it
         S = clip_features(path, self.config)
@@ -300,7 +304,7 @@ class FeatureCache:
             self._memory[key] = S
         else:
             self._save(entry, S)
-        return S
+        return S, True
 
     def _save(self, entry: Path, S: np.ndarray) -> None:
         assert self.directory is not None
@@ -488,12 +492,11 @@ class _PrecomputeJob(Dataset):
         return len(self.paths)
 
     def __getitem__(self, index: int) -> tuple[int, Any, Any, bool]:
-        misses = self.cache.misses
         try:
-            S = self.cache.load(self.paths[index])
+            S, computed = self.cache.load_status(self.paths[index])
         except AudioError as exc:
             return index, None, (self.paths[index], exc.category, exc.detail), False
-        return index, S, None, self.cache.misses > misses
+        return index, S, None, computed
 
 
 def _identity(item: Any) -> Any:
@@ -539,7 +542,7 @@ def precompute(
     desc : str
         Bar label.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # not tqdm.auto: its asyncio class calls iter() on the iterable twice
 
     str_paths = [str(p) for p in paths]
     mask = np.ones(len(str_paths), bool) if stats_mask is None else np.asarray(stats_mask, bool)

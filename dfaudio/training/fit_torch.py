@@ -250,8 +250,6 @@ def assign_roles(manifest: pd.DataFrame, cfg: DeepConfig) -> tuple[np.ndarray, s
     eval_name : str
         What the test files are called ("eval", "test").
     """
-    from dfaudio.training.splits import plan_splits
-
     n = len(manifest)
     y = manifest["label"].map(LABEL_IDS).to_numpy()
     groups = manifest["group"].astype(str).to_numpy()
@@ -279,27 +277,42 @@ def assign_roles(manifest: pd.DataFrame, cfg: DeepConfig) -> tuple[np.ndarray, s
             parts.append("given dev as test")
         split_type = "given"
     else:
-        pool = np.arange(n)
-        plan = plan_splits(
-            y, groups=groups, test_size=cfg.test_size, split_by="group", seed=cfg.seed
-        )
-        tr, te = plan.folds[0]
-        roles[pool[tr]] = "train"
-        roles[pool[te]] = "test"
+        tr, te = _grouped_holdout(y, groups, cfg.test_size, seed=cfg.seed, what="test")
+        roles[tr] = "train"
+        roles[te] = "test"
         parts.append(f"grouped test hold-out ({len(te)} files)")
         split_type, eval_name = "grouped", "test"
     if not (roles == "dev").any():
         tr_idx = np.flatnonzero(roles == "train")
-        plan = plan_splits(
-            y[tr_idx], groups=groups[tr_idx], test_size=cfg.dev_size, split_by="group",
-            seed=cfg.seed + 1,
-        )  # fmt: skip
-        roles[tr_idx[plan.folds[0][1]]] = "dev"
-        parts.append(f"grouped dev hold-out ({len(plan.folds[0][1])} files) from train")
+        _, dev = _grouped_holdout(
+            y[tr_idx], groups[tr_idx], cfg.dev_size, seed=cfg.seed + 1, what="dev"
+        )
+        roles[tr_idx[dev]] = "dev"
+        parts.append(f"grouped dev hold-out ({len(dev)} files) from train")
     if not (roles == "test").any():
         raise ParameterError("no test files: the data needs an eval/test split or more files")
     counts = ", ".join(f"{r} {int((roles == r).sum())}" for r in ("train", "dev", "test"))
     return roles, split_type, f"{'; '.join(parts)} ({counts})", eval_name
+
+
+def _grouped_holdout(
+    y: np.ndarray, groups: np.ndarray, size: float, *, seed: int, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """One stratified group hold-out of about ``size`` (fewer folds when groups are scarce)."""
+    from dfaudio.training.splits import plan_splits
+
+    per_class = min(len(np.unique(groups[y == c])) for c in (0, 1)) if len(np.unique(y)) == 2 else 0
+    k = min(max(2, round(1.0 / size)), per_class)
+    if k < 2:
+        raise ParameterError(
+            f"too few recordings per class for a grouped {what} hold-out ({per_class}); "
+            "add data or give a split (CSV 'split' column, ASVspoof protocols)"
+        )
+    try:
+        plan = plan_splits(y, groups=groups, test_size=1.0 / k, split_by="group", seed=seed)
+    except ValueError as exc:  # sklearn's own checks
+        raise ParameterError(f"cannot make a grouped {what} hold-out: {exc}") from None
+    return plan.folds[0]
 
 
 # --------------------------------------------------------------------------- scoring
@@ -405,16 +418,15 @@ def fit_torch(
     TrainingInterrupted
         On Ctrl-C; the run directory keeps the checkpoint of the last finished epoch.
     """
+    from dfaudio.models.torch_zoo import build_model
     from dfaudio.runs import RunWriter, new_run_dir
 
+    tf_cfg = cfg.timefreq()
+    _ = tf_cfg.shape  # fail fast on bad feature parameters ...
+    build_model(cfg.model, tf_cfg.shape, pretrained=cfg.pretrained, freeze=cfg.freeze)  # ... model
     if manifest is None:
         manifest = _load_manifest(cfg)
     roles, split_type, description, eval_name = assign_roles(manifest, cfg)
-    tf_cfg = cfg.timefreq()
-    _ = tf_cfg.shape  # fail fast on bad feature parameters
-    from dfaudio.models.torch_zoo import build_model
-
-    build_model(cfg.model, tf_cfg.shape, pretrained=cfg.pretrained, freeze=cfg.freeze)  # fail fast
     run_dir = new_run_dir(runs_dir, f"{cfg.model.replace(':', '-')}-{cfg.feature}")
     split = manifest.copy()
     split["role"] = roles
@@ -499,7 +511,7 @@ def _train(
     on_epoch_end: EpochCallback | None,
     resume: dict[str, Any] | None = None,
 ) -> FitResult:
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # not tqdm.auto: its asyncio class calls iter() on the iterable twice
 
     from dfaudio.models.nets import count_parameters
     from dfaudio.models.torch_zoo import build_model
