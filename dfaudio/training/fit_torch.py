@@ -338,6 +338,12 @@ def _summarize(labels: np.ndarray, logits: np.ndarray) -> dict[str, Any]:
     return evaluation.summarize(np.asarray(CLASS_NAMES)[labels], -logits.astype(np.float64))
 
 
+def _bce(labels: np.ndarray, logits: np.ndarray) -> float:
+    """Mean unweighted binary cross-entropy of logits (spoof = 1)."""
+    z = logits.astype(np.float64)
+    return float(np.mean(np.logaddexp(0.0, z) - labels * z))
+
+
 def _dev_eer(labels: np.ndarray, logits: np.ndarray) -> float:
     from dfaudio import evaluation
 
@@ -580,7 +586,7 @@ def _train(
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
 
     history: list[dict[str, Any]] = []
-    best = {"epoch": 0, "dev_eer": math.inf}
+    best: dict[str, Any] = {"epoch": 0, "dev_eer": math.inf, "dev_loss": math.inf}
     bad_epochs = 0
     start_epoch = 0
     if resume is not None:
@@ -649,18 +655,24 @@ def _train(
             train_s += epoch_s
             dev_logits = predict_logits(model, dev_loader, device=device, amp=amp)
             dev_eer = _dev_eer(labels[idx["dev"]], dev_logits)
+            dev_loss = _bce(labels[idx["dev"]], dev_logits)
             bar.set_postfix(loss=f"{total / max(seen, 1):.4f}", dev_eer=f"{100 * dev_eer:.2f}%")
             bar.close()
             record = {
                 "epoch": epoch + 1,
                 "train_loss": total / max(seen, 1),
                 "dev_eer": dev_eer,
+                "dev_loss": dev_loss,
                 "seconds": round(epoch_s, 3),
                 "clips_per_s": round(seen / max(epoch_s, 1e-9), 2),
             }
             history.append(record)
-            if dev_eer < best["dev_eer"] - 1e-12 or best["epoch"] == 0:
-                best = {"epoch": epoch + 1, "dev_eer": dev_eer}
+            # Lower dev EER wins; on a tie (small dev sets) the lower dev loss.
+            tie = abs(dev_eer - best["dev_eer"]) <= 1e-12 and dev_loss < best.get(
+                "dev_loss", math.inf
+            )
+            if dev_eer < best["dev_eer"] - 1e-12 or tie or best["epoch"] == 0:
+                best = {"epoch": epoch + 1, "dev_eer": dev_eer, "dev_loss": dev_loss}
                 bad_epochs = 0
                 _save_weights(model, run_dir / MODEL_FILE)
             else:
@@ -674,7 +686,10 @@ def _train(
     except KeyboardInterrupt:
         raise TrainingInterrupted(run_dir, len(history)) from None
     if stopped_early:
-        say(f"early stop: no lower dev EER for {cfg.patience} epochs (best: epoch {best['epoch']})")
+        say(
+            f"early stop: no better dev EER (ties: dev loss) for {cfg.patience} epochs "
+            f"(best: epoch {best['epoch']})"
+        )
 
     # Best weights -> test.
     load_weights(model, run_dir / MODEL_FILE)
