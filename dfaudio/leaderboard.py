@@ -16,8 +16,11 @@ from dfaudio.exceptions import DataError, ParameterError
 from dfaudio.runs import iter_runs, load_metrics
 
 FORMATS = ("table", "csv", "markdown", "json")
+#: Right-aligned display columns.
+_RIGHT = frozenset({"#", "rows", "scored", "acc %", "EER %", "AUC"})
 COLUMNS = (
-    "model", "kind", "features", "data", "split_type", "n_rows", "accuracy", "eer", "eer_ci95",
+    "model", "kind", "features", "data", "split_type", "n_rows", "n_scored", "accuracy", "eer",
+    "eer_ci95",
     "roc_auc", "created", "run",
 )  # fmt: skip
 
@@ -45,6 +48,7 @@ def collect(runs_dir: str | Path) -> pd.DataFrame:
                 "data": m.get("data", "?"),
                 "split_type": m.get("split_type", "?"),
                 "n_rows": m.get("n_rows"),
+                "n_scored": m.get("n_test_rows"),
                 "accuracy": m.get("accuracy"),
                 "eer": m.get("eer"),
                 "eer_ci95": ci if isinstance(ci, list) and len(ci) == 2 else None,
@@ -60,6 +64,10 @@ def collect(runs_dir: str | Path) -> pd.DataFrame:
         df = df.reset_index(drop=True)
     df.attrs["skipped"] = skipped
     return df
+
+
+def _int(x: Any) -> str:
+    return "" if x is None or pd.isna(x) else str(int(x))
 
 
 def _pct(x: Any) -> str:
@@ -82,7 +90,8 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
             "features": df["features"],
             "data": df["data"],
             "split": df["split_type"],
-            "rows": df["n_rows"].map(lambda v: "" if v is None or pd.isna(v) else str(int(v))),
+            "rows": df["n_rows"].map(_int),
+            "scored": df["n_scored"].map(_int),
             "acc %": df["accuracy"].map(_pct),
             "EER %": df["eer"].map(_pct),
             "pooled EER CI95": df["eer_ci95"].map(_ci),
@@ -106,7 +115,7 @@ def render(df: pd.DataFrame, fmt: str = "table") -> str:
     disp = display_frame(df)
     if fmt == "markdown":
         head = "| " + " | ".join(disp.columns) + " |"
-        sep = "|" + "|".join("---:" if c in ("#", "rows", "acc %", "EER %", "AUC") else "---"
+        sep = "|" + "|".join("---:" if c in _RIGHT else "---"
                              for c in disp.columns) + "|"  # fmt: skip
         body = ["| " + " | ".join(str(v) for v in row) + " |" for row in disp.to_numpy()]
         return "\n".join([head, sep, *body])
@@ -119,11 +128,10 @@ def _text_table(disp: pd.DataFrame) -> str:
     widths = [
         max(len(c), *(len(r[i]) for r in cells)) if cells else len(c) for i, c in enumerate(cols)
     ]
-    right = {"#", "rows", "acc %", "EER %", "AUC"}
 
     def fmt_row(vals: list[str]) -> str:
         return "  ".join(
-            v.rjust(w) if c in right else v.ljust(w)
+            v.rjust(w) if c in _RIGHT else v.ljust(w)
             for v, w, c in zip(vals, widths, cols, strict=True)
         ).rstrip()
 

@@ -87,7 +87,7 @@ def cli(out_dir: str, force: bool, jobs: int, seed: int) -> None:
     for name in DEMO_MODELS:
         res = fit_sklearn(
             ft, model=name, cv=cv, seed=seed, runs_dir=runs_dir, jobs=1, plan=plan,
-            data_name="demo (WaveFake LJSpeech)",
+            data_name="demo",
         )  # fmt: skip
         m = res.metrics
         click.echo(
