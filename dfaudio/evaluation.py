@@ -824,7 +824,7 @@ def bootstrap_ci(
 _LAYOUTS: dict[int, tuple[str, list[str]]] = {
     3: ("utt-key-score", ["utt", "key", "score"]),
     4: ("utt-attack-key-score", ["utt", "attack", "key", "score"]),
-    6: ("asvspoof", ["speaker", "utt", "_dash", "attack", "key", "score"]),
+    6: ("asvspoof", ["speaker", "utt", "condition", "attack", "key", "score"]),
 }
 _LAYOUT_HELP = (
     "expected 3, 4 or 6 whitespace-separated columns (UTT KEY SCORE, UTT ATTACK KEY SCORE, "
@@ -1020,6 +1020,8 @@ def read_scores(path: str | Path) -> pd.DataFrame:
     out["score"] = _parse_scores(raw["score"], p, line_offset=1, what="score")
     if "attack" in raw.columns:
         out["attack"] = raw["attack"].to_numpy()
+    if "condition" in raw.columns and (raw["condition"].astype(str) != "-").any():
+        out["condition"] = raw["condition"].astype(str).to_numpy()  # PA: acoustic environment
     out.attrs["layout"] = layout
     out.attrs["score_kind"] = "raw"
     return out
@@ -1169,6 +1171,35 @@ def _bootstrap_groups(scores_df: pd.DataFrame) -> tuple[np.ndarray | None, str |
     return None, None
 
 
+def per_condition(scores_df: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """EER within every condition (e.g. the ASVspoof PA acoustic environment ``aaa``).
+
+    Each condition's bona fide trials are scored against its own spoof trials; conditions that
+    lack either class are reported with ``eer`` None.
+
+    Returns
+    -------
+    dict
+        condition (sorted) -> ``{"eer", "eer_threshold", "n_bonafide", "n_spoof"}``.
+    """
+    if "condition" not in scores_df.columns:
+        raise DataError("per-condition metrics need a condition column (the score file has none)")
+    out: dict[str, dict[str, Any]] = {}
+    key = scores_df["key"].to_numpy()
+    score = scores_df["score"].to_numpy(dtype=np.float64)
+    cond = scores_df["condition"].astype(str).to_numpy()
+    for c in sorted(set(cond)):
+        m = cond == c
+        bona, spoof = score[m & (key == BONAFIDE)], score[m & (key == SPOOF)]
+        entry: dict[str, Any] = {"n_bonafide": int(bona.size), "n_spoof": int(spoof.size)}
+        if bona.size and spoof.size:
+            entry["eer"], entry["eer_threshold"] = compute_eer(bona, spoof)
+        else:
+            entry["eer"], entry["eer_threshold"] = None, None
+        out[c] = entry
+    return out
+
+
 def evaluate_scores(
     scores_df: pd.DataFrame,
     *,
@@ -1205,7 +1236,8 @@ def evaluate_scores(
     -------
     dict
         The keys of :func:`summarize`, plus ``min_tdcf`` ({``value``, ``formulation``, ASV
-        operating point ...}), ``per_attack`` and ``eer_ci`` ({``low``, ``high``, ``alpha``,
+        operating point ...}), ``per_attack``, ``per_condition`` (where the file has a condition
+        column, e.g. ASVspoof PA environments) and ``eer_ci`` ({``low``, ``high``, ``alpha``,
         ``n_boot``, ``groups``}) when asked for. All rates are fractions.
     """
     kind = score_kind or scores_df.attrs.get("score_kind", "raw")
@@ -1227,6 +1259,8 @@ def evaluate_scores(
     )
     if attacks and has_attacks:
         result["per_attack"] = per_attack(scores_df, asv=asv_table, formulation=formulation)
+    if attacks and "condition" in scores_df.columns:
+        result["per_condition"] = per_condition(scores_df)
     if n_boot:
         groups, group_source = _bootstrap_groups(scores_df)
         low, high = bootstrap_ci(

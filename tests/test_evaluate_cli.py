@@ -163,3 +163,31 @@ def test_registered_in_main_group():
 
     result = CliRunner().invoke(root, ["evaluate", "--help"])
     assert result.exit_code == 0 and "SCOREFILE" in result.output
+
+
+def test_per_condition_for_pa_style_files(tmp_path) -> None:
+    """ASVspoof PA score files carry the acoustic environment in column 3: EER per condition."""
+    from click.testing import CliRunner
+
+    from dfaudio.cli.evaluate import cli
+
+    lines = [
+        "PA_0079 PA_E_1 aaa - bonafide 2.0",
+        "PA_0079 PA_E_2 aaa AA spoof -1.0",
+        "PA_0079 PA_E_3 aaa AB spoof 3.0",
+        "PA_0080 PA_E_4 bbb - bonafide 1.0",
+        "PA_0080 PA_E_5 bbb BA spoof 0.0",
+    ]
+    path = tmp_path / "pa.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, [str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    cond = out["per_condition"]
+    assert set(cond) == {"aaa", "bbb"}
+    assert cond["bbb"]["eer"] == 0.0 and cond["bbb"]["n_spoof"] == 1
+    assert cond["aaa"]["n_bonafide"] == 1 and cond["aaa"]["n_spoof"] == 2
+    # official rule on {bona 2.0} vs {spoof -1.0, 3.0}: closest point FRR 0 / FAR 0.5 -> 0.25
+    assert cond["aaa"]["eer"] == pytest.approx(0.25)
+    human = CliRunner().invoke(cli, [str(path), "--per-attack"])
+    assert "condition" in human.output and "bbb" in human.output

@@ -95,6 +95,12 @@ def _human(result: dict[str, Any], path: str, *, show_attacks: bool) -> str:
                     "(per-attack t-DCF uses the pooled ASV spoof scores: no attack column)"
                 )
         text += "\n" + "\n".join(lines)
+    if show_attacks and "per_condition" in result:
+        lines = ["", f"{'condition':<10}{'n bona':>8}{'n spoof':>9}{'EER %':>9}"]
+        for name, v in result["per_condition"].items():
+            eer = "" if v["eer"] is None else f"{v['eer'] * 100:.2f}"
+            lines.append(f"{name:<10}{v['n_bonafide']:>8,}{v['n_spoof']:>9,}{eer:>9}")
+        text += "\n" + "\n".join(lines)
     return text
 
 
