@@ -7,8 +7,8 @@ table can be split without leakage.
 
 from __future__ import annotations
 
-#: The 26 DEEP-VOICE feature columns, in order.
-DEEP_VOICE_FEATURES: tuple[str, ...] = (
+#: The 26 DEEP-VOICE feature columns, in order (a list, so it can index a DataFrame; do not mutate).
+DEEP_VOICE_FEATURES: list[str] = [
     "chroma_stft",
     "rms",
     "spectral_centroid",
@@ -16,7 +16,7 @@ DEEP_VOICE_FEATURES: tuple[str, ...] = (
     "rolloff",
     "zero_crossing_rate",
     *(f"mfcc{i}" for i in range(1, 21)),
-)
+]
 #: The label column of the original DEEP-VOICE table (values REAL / FAKE).
 DEEP_VOICE_LABEL = "LABEL"
 #: dfaudio's label column (values bonafide / spoof).
