@@ -208,7 +208,7 @@ def _run_joblib(
     if jobs == 1:
         gen: Iterable[FileResult] = (features_for_file(r, **kwargs) for r in records)
     else:
-        gen = Parallel(n_jobs=jobs, return_as="generator", batch_size=1)(
+        gen = Parallel(n_jobs=jobs, return_as="generator", batch_size="auto")(
             delayed(features_for_file)(r, **kwargs) for r in records
         )
     out = []
