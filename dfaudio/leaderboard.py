@@ -15,12 +15,20 @@ import pandas as pd
 from dfaudio.exceptions import DataError, ParameterError
 from dfaudio.runs import iter_runs, load_metrics
 
+#: Printed under the terminal table.
+LEGEND = (
+    "acc/EER: mean over CV folds, or on the held-out split; CI95: 95 % bootstrap interval of all "
+    "held-out scores pooled, resampling whole groups; scored: rows the metrics rest on.\n"
+    "split: grouped = no recording/speaker on both sides; given = the corpus's own split; "
+    "stratified = table without provenance; leaky = windows of one recording on both sides."
+)
+
 FORMATS = ("table", "csv", "markdown", "json")
 #: Right-aligned display columns.
 _RIGHT = frozenset({"#", "rows", "scored", "acc %", "EER %", "AUC"})
 COLUMNS = (
-    "model", "kind", "features", "data", "split_type", "n_rows", "n_scored", "accuracy", "eer",
-    "eer_ci95",
+    "model", "kind", "features", "data", "split_type", "n_rows", "n_scored", "accuracy",
+    "accuracy_ci95", "eer", "eer_ci95",
     "roc_auc", "created", "run",
 )  # fmt: skip
 
@@ -39,7 +47,6 @@ def collect(runs_dir: str | Path) -> pd.DataFrame:
         except DataError as exc:
             skipped.append(str(exc))
             continue
-        ci = m.get("eer_ci95")
         rows.append(
             {
                 "model": m.get("model", "?"),
@@ -50,8 +57,9 @@ def collect(runs_dir: str | Path) -> pd.DataFrame:
                 "n_rows": m.get("n_rows"),
                 "n_scored": m.get("n_test_rows"),
                 "accuracy": m.get("accuracy"),
+                "accuracy_ci95": _interval(m.get("accuracy_ci95")),
                 "eer": m.get("eer"),
-                "eer_ci95": ci if isinstance(ci, list) and len(ci) == 2 else None,
+                "eer_ci95": _interval(m.get("eer_ci95")),
                 "roc_auc": m.get("roc_auc"),
                 "created": str(m.get("created", ""))[:19].replace("T", " "),
                 "run": str(Path(run).name),
@@ -64,6 +72,11 @@ def collect(runs_dir: str | Path) -> pd.DataFrame:
         df = df.reset_index(drop=True)
     df.attrs["skipped"] = skipped
     return df
+
+
+def _interval(ci: Any) -> list[float] | None:
+    """A ``[low, high]`` pair from metrics.json, else ``None``."""
+    return ci if isinstance(ci, list) and len(ci) == 2 else None
 
 
 def _int(x: Any) -> str:
@@ -93,8 +106,9 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
             "rows": df["n_rows"].map(_int),
             "scored": df["n_scored"].map(_int),
             "acc %": df["accuracy"].map(_pct),
+            "acc CI95": df["accuracy_ci95"].map(_ci),
             "EER %": df["eer"].map(_pct),
-            "pooled EER CI95": df["eer_ci95"].map(_ci),
+            "EER CI95": df["eer_ci95"].map(_ci),
             "AUC": df["roc_auc"].map(lambda v: "" if v is None or pd.isna(v) else f"{v:.4f}"),
             "date": df["created"],
             "run": df["run"],
@@ -119,7 +133,7 @@ def render(df: pd.DataFrame, fmt: str = "table") -> str:
                              for c in disp.columns) + "|"  # fmt: skip
         body = ["| " + " | ".join(str(v) for v in row) + " |" for row in disp.to_numpy()]
         return "\n".join([head, sep, *body])
-    return _text_table(disp)
+    return _text_table(disp) + "\n\n" + LEGEND
 
 
 def _text_table(disp: pd.DataFrame) -> str:

@@ -319,7 +319,9 @@ def runs_dir(tmp_path: Path) -> Path:
 def test_compare_table_sorted_by_eer(runs_dir: Path) -> None:
     res = run("compare", runs_dir)
     assert res.exit_code == 0
-    lines = res.stdout.strip().splitlines()
+    table, legend = res.stdout.strip().split("\n\n")
+    assert "leaky = windows of one recording on both sides" in legend
+    lines = table.splitlines()
     assert "split" in lines[0] and "EER %" in lines[0]
     assert [ln.split()[1] for ln in lines[2:]] == ["xgb", "lr", "svm"]
     assert [ln.split()[5] for ln in lines[2:]] == ["leaky", "given", "grouped"]
