@@ -42,9 +42,7 @@ class Registry:
         self._entries: dict[str, Any] = {}
         self._help: dict[str, str] = {}
 
-    def register(
-        self, name: str, obj: Any = None, *, help: str = ""
-    ) -> Any:
+    def register(self, name: str, obj: Any = None, *, help: str = "") -> Any:
         """Register ``obj`` under ``name``; usable as a decorator when ``obj`` is omitted.
 
         Raises

@@ -71,9 +71,7 @@ def read_protocol(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["speaker", "utt", "condition", "attack", "key"])
 
 
-def from_asvspoof(
-    root: str | Path, *, protocols: list[str | Path] | None = None
-) -> pd.DataFrame:
+def from_asvspoof(root: str | Path, *, protocols: list[str | Path] | None = None) -> pd.DataFrame:
     """Manifest of an ASVspoof 2019 LA/PA corpus.
 
     Parameters

@@ -53,7 +53,12 @@ def from_deep_voice(root: str | Path) -> pd.DataFrame:
         for f in audio_files(base / sub):
             source, target = parse_name(f.stem, fake=label == SPOOF)
             rows.append(
-                {"path": str(f), "label": label, "group": source, "speaker": source,
-                 "target": target}
+                {
+                    "path": str(f),
+                    "label": label,
+                    "group": source,
+                    "speaker": source,
+                    "target": target,
+                }
             )
     return make_manifest(rows, source=str(root))
