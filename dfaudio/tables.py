@@ -47,6 +47,13 @@ class FeatureTable:
                 return self.meta[col].astype(str).to_numpy()
         return None
 
+    @property
+    def recordings(self) -> np.ndarray | None:
+        """Recording (``file``) of each row, or ``None`` when the table does not say."""
+        if "file" in self.meta.columns:
+            return self.meta["file"].astype(str).to_numpy()
+        return None
+
 
 def read_table(path: str | Path) -> FeatureTable:
     """Read and validate a feature table.

@@ -162,6 +162,15 @@ def test_simple_cnn_on_mfcc_with_given_split(wavefake: Path, tmp_path: Path, cac
     m = _check_run(res.run_dir, model="simple-cnn", feature="mfcc")
     assert m["split_type"] == "given" and m["eval_name"] == "eval"
     assert m["n_files"] == {"train": 4, "dev": 2, "test": 4} and m["input_shape"] == [1, 20, 32]
+    assert m["warnings"] == []  # one file per group: nothing shared between roles
+    # the same list with one speaker per class: the given split shares speakers, and says so
+    pd.DataFrame(rows).assign(group=lambda d: d["label"].map({"bonafide": "LJ", "spoof": "gen"})
+                              ).to_csv(lst, index=False)  # fmt: skip
+    notes: list[str] = []
+    res = fit_torch(cfg, runs_dir=tmp_path / "runs", progress=False, log=notes.append)
+    warnings = json.loads((res.run_dir / "metrics.json").read_text())["warnings"]
+    assert len(warnings) == 3 and "2 group(s)" in warnings[0] and "train and test" in warnings[0]
+    assert [f"note: {w}" for w in warnings] == [n for n in notes if n.startswith("note: 2 group")]
 
 
 @pytest.mark.slow

@@ -141,3 +141,49 @@ def test_single_class_fold_is_refused() -> None:
     splits = np.array(["train", "train", "train", "train", "eval", "eval"], dtype=object)
     with pytest.raises(ParameterError, match="single class"):
         plan_splits(y, splits=splits)
+
+
+@pytest.mark.parametrize(
+    ("test_size", "n_test_groups", "frac"), [(0.75, 9, "3/4"), (0.5, 6, "1/2")]
+)
+def test_large_test_size_is_honoured(test_size: float, n_test_groups: int, frac: str) -> None:
+    # a hold-out of 0.75 used to become 1/2 silently (round(1 / 0.75) = 1 -> 2 folds)
+    y, groups = _grouped_data()
+    plan = plan_splits(y, groups=groups, test_size=test_size, seed=0)
+    tr, te = plan.folds[0]
+    assert len(set(groups[te])) == n_test_groups
+    assert not set(groups[tr]) & set(groups[te])
+    assert f"({frac})" in plan.description
+    win = plan_splits(y, groups=groups, test_size=test_size, split_by="window", seed=0)
+    assert len(win.folds[0][1]) == round(test_size * len(y))
+    assert f"({frac})" in win.description
+
+
+def test_leaky_hold_out_is_called_test() -> None:
+    y, groups = _grouped_data()
+    plan = plan_splits(y, groups=groups, test_size=0.25, split_by="window")
+    assert plan.split_type == "leaky" and plan.eval_name == "test"
+
+
+def test_given_split_that_shares_recordings_is_leaky() -> None:
+    # a hand-made table whose split column cuts one recording's windows between train and eval
+    y = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    files = np.array(["a", "a", "b", "b", "c", "c", "d", "d"])
+    splits = np.array(["train", "train", "train", "eval", "eval", "eval", "train", "eval"])
+    plan = plan_splits(y, groups=files, splits=splits, recordings=files)
+    assert plan.split_type == "leaky"
+    assert "2 recording(s)" in plan.warnings[0] and "leaky" in plan.description
+    # clean per-file split: given, no warning
+    clean = np.array(["train"] * 4 + ["eval"] * 4)
+    ok = plan_splits(y, groups=files, splits=clean, recordings=files)
+    assert ok.split_type == "given" and ok.warnings == []
+
+
+def test_given_split_that_shares_speakers_warns() -> None:
+    y = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    files = np.array([f"f{i}" for i in range(8)])
+    speakers = np.array(["s1", "s2", "s1", "s3", "s1", "s4", "s5", "s6"])
+    splits = np.array(["train"] * 4 + ["eval"] * 4)
+    plan = plan_splits(y, groups=speakers, splits=splits, recordings=files)
+    assert plan.split_type == "given"
+    assert len(plan.warnings) == 1 and "1 group(s)" in plan.warnings[0] and "s1" in plan.warnings[0]

@@ -69,7 +69,7 @@ def cli(
     splits = table.meta["split"].astype(str).to_numpy() if "split" in table.meta else None
     plan = plan_splits(
         table.y, groups=table.groups, splits=splits, cv=cv, test_size=test_size,
-        split_by=split_by, seed=seed,
+        split_by=split_by, seed=seed, recordings=table.recordings,
     )  # fmt: skip
     if not as_json:
         click.echo(f"{data}: {len(table.y)} rows, {plan.description} [{plan.split_type}]")

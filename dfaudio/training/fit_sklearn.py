@@ -118,7 +118,7 @@ def fit_sklearn(
     if plan is None:
         plan = plan_splits(
             y, groups=table.groups, splits=splits, cv=cv, test_size=test_size,
-            split_by=split_by, seed=seed,
+            split_by=split_by, seed=seed, recordings=table.recordings,
         )  # fmt: skip
     ests = Parallel(n_jobs=jobs)(delayed(_fit_fold)(model, seed, X, y, tr) for tr, _ in plan.folds)
     parts, fold_metrics = [], []

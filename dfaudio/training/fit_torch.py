@@ -295,6 +295,25 @@ def assign_roles(manifest: pd.DataFrame, cfg: DeepConfig) -> tuple[np.ndarray, s
     return roles, split_type, f"{'; '.join(parts)} ({counts})", eval_name
 
 
+def shared_group_warnings(groups: np.ndarray, roles: np.ndarray) -> list[str]:
+    """A note for every pair of roles that share a group (speaker/recording).
+
+    Grouped hold-outs never do; a split given by the data (a CSV ``split`` column, protocols)
+    can, and then its dev/test figures are not speaker- or recording-independent.
+    """
+    from dfaudio.training.splits import shared_between
+
+    out = []
+    for a, b in (("train", "test"), ("train", "dev"), ("dev", "test")):
+        shared = shared_between(groups, np.flatnonzero(roles == a), np.flatnonzero(roles == b))
+        if shared:
+            out.append(
+                f"{len(shared)} group(s) (speakers/recordings) are in both {a} and {b} "
+                f"(e.g. {shared[0]}): the split is not speaker-independent"
+            )
+    return out
+
+
 def _grouped_holdout(
     y: np.ndarray, groups: np.ndarray, size: float, *, seed: int, what: str
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -441,6 +460,7 @@ def fit_torch(
         "split": description,
         "eval_name": eval_name,
         "data_name": data_name or _data_name(cfg.data),
+        "warnings": shared_group_warnings(manifest["group"].astype(str).to_numpy(), roles),
     }
     writer = RunWriter(run_dir)
     writer.config({"kind": "torch", **cfg.to_dict(), **info, "timefreq": tf_cfg.to_dict()})
@@ -482,6 +502,7 @@ def resume_torch(
     cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
     split = pd.read_csv(d / SPLIT_FILE, dtype={"group": str, "path": str}, keep_default_na=False)
     info = {k: saved[k] for k in ("split_type", "split", "eval_name", "data_name")}
+    info["warnings"] = list(saved.get("warnings", []))
     return _train(
         cfg, d, split, info, progress=progress, log=log, on_epoch_end=on_epoch_end,
         resume=_load_checkpoint(d),
@@ -523,6 +544,9 @@ def _train(
     from dfaudio.models.torch_zoo import build_model
 
     say = log or (lambda _msg: None)
+    if resume is None:
+        for w in info.get("warnings", []):
+            say(f"note: {w}")
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
     amp = bool(cfg.amp and device.type == "cuda")
@@ -767,7 +791,7 @@ def _finish(
         "created": now(),
         "score_direction": SCORE_DIRECTION,
         "p_fake_calibrated": True,
-        "warnings": [],
+        "warnings": list(info.get("warnings", [])),
     }
     for key in ("accuracy", "balanced_accuracy", "eer", "roc_auc", "f1"):
         metrics[key] = summary[key]

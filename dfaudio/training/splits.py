@@ -57,6 +57,7 @@ def plan_splits(
     test_size: float | None = None,
     split_by: str = "auto",
     seed: int = 0,
+    recordings: np.ndarray | None = None,
 ) -> SplitPlan:
     """Decide the folds for a table.
 
@@ -76,6 +77,10 @@ def plan_splits(
         ``auto``: the given split if the data has one and neither ``cv`` nor ``test_size`` was
         asked for, else grouped folds when groups are known, else stratified folds.
     seed : int
+    recordings : np.ndarray [shape=(n,)], optional
+        The recording (file) of each row. A given split that puts windows of one recording on
+        both sides is marked ``leaky``; one that shares groups (speakers) between its sides
+        gets a warning.
 
     Raises
     ------
@@ -105,7 +110,12 @@ def plan_splits(
     if mode == "given":
         if not has_given:
             raise ParameterError("--split-by given needs a 'split' column with 'train' rows")
-        return _given(y, np.asarray(splits, dtype=object))
+        return _given(
+            y,
+            np.asarray(splits, dtype=object),
+            groups=groups,
+            recordings=recordings,
+        )
     if cv is None and test_size is None:
         cv = 5
     if mode == "group":
@@ -113,7 +123,7 @@ def plan_splits(
             raise ParameterError("--split-by group needs a 'group' or 'file' column in the table")
         groups = np.asarray(groups)
         n_groups = len(np.unique(groups))
-        k = cv if cv is not None else max(2, round(1.0 / float(test_size)))
+        k, flip = (cv, False) if cv is not None else _holdout_folds(float(test_size))
         if n_groups < k:
             raise ParameterError(
                 f"only {n_groups} groups for {k} folds; use --cv {n_groups} or fewer"
@@ -121,25 +131,26 @@ def plan_splits(
         splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
         folds = list(splitter.split(np.zeros(len(y)), y, groups))
         if cv is None:
-            folds = folds[:1]
-        what = f"{k}-fold stratified group K-fold" if cv else f"grouped hold-out (1/{k})"
+            folds = [_holdout(folds[0], flip)]
+        what = f"{k}-fold stratified group K-fold" if cv else f"grouped hold-out ({_frac(k, flip)})"
         plan = SplitPlan("grouped", folds, f"{what} over {n_groups} groups", "cv" if cv else "test")
         _check_both_classes(plan, y)
         return plan
     # window-level (stratified) splits
     leaky = groups is not None
-    k = cv if cv is not None else max(2, round(1.0 / float(test_size)))
+    k, flip = (cv, False) if cv is not None else _holdout_folds(float(test_size))
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     folds = list(splitter.split(np.zeros(len(y)), y))
     if cv is None:
-        folds = folds[:1]
-    what = f"{k}-fold stratified K-fold" if cv else f"stratified hold-out (1/{k})"
+        folds = [_holdout(folds[0], flip)]
+    what = f"{k}-fold stratified K-fold" if cv else f"stratified hold-out ({_frac(k, flip)})"
     if leaky:
         warning = (
             "--split-by window: windows of one recording are on both sides of the split; "
             "this run is marked leaky"
         )
-        return SplitPlan("leaky", folds, f"{what} over windows (leaky)", "cv", [warning])
+        eval_name = "cv" if cv else "test"
+        return SplitPlan("leaky", folds, f"{what} over windows (leaky)", eval_name, [warning])
     warning = (
         "table has no provenance (no group/file column): stratified folds over rows, so windows "
         "of one recording may sit in train and test"
@@ -147,13 +158,53 @@ def plan_splits(
     return SplitPlan("stratified", folds, what, "cv" if cv else "test", [warning])
 
 
-def _given(y: np.ndarray, splits: np.ndarray) -> SplitPlan:
+def _holdout_folds(test_size: float) -> tuple[int, bool]:
+    """Folds ``k`` whose one fold (or, ``flip``, all but one) is closest to ``test_size``."""
+    if test_size <= 0.5:
+        return max(2, round(1.0 / test_size)), False
+    return max(2, round(1.0 / (1.0 - test_size))), True
+
+
+def _holdout(fold: tuple[np.ndarray, np.ndarray], flip: bool) -> tuple[np.ndarray, np.ndarray]:
+    return (fold[1], fold[0]) if flip else fold
+
+
+def _frac(k: int, flip: bool) -> str:
+    return f"{k - 1}/{k}" if flip else f"1/{k}"
+
+
+def shared_between(keys: np.ndarray, train: np.ndarray, test: np.ndarray) -> list[str]:
+    """The values of ``keys`` (groups, recordings) found on both sides of a split, sorted."""
+    keys = np.asarray(keys).astype(str)
+    return sorted(set(keys[train]) & set(keys[test]))
+
+
+def _given(
+    y: np.ndarray,
+    splits: np.ndarray,
+    *,
+    groups: np.ndarray | None = None,
+    recordings: np.ndarray | None = None,
+) -> SplitPlan:
     train = np.flatnonzero(splits == "train")
     for name in ("eval", "dev", "test"):
         test = np.flatnonzero(splits == name)
         if len(test):
             plan = SplitPlan("given", [(train, test)], f"given split: train -> {name}", name)
             _check_both_classes(plan, y)
+            shared_rec = [] if recordings is None else shared_between(recordings, train, test)
+            if shared_rec:
+                plan.split_type = "leaky"
+                plan.description += f" (leaky: {len(shared_rec)} recordings on both sides)"
+                plan.warnings.append(
+                    f"the table's split column puts windows of {len(shared_rec)} recording(s) "
+                    f"in both train and {name} (e.g. {shared_rec[0]}); this run is marked leaky"
+                )
+            elif groups is not None and (shared := shared_between(groups, train, test)):
+                plan.warnings.append(
+                    f"{len(shared)} group(s) (speakers/recordings) are in both train and {name} "
+                    f"(e.g. {shared[0]}): the given split is not speaker-independent"
+                )
             return plan
     raise ParameterError("the split column has train rows but no eval/dev/test rows")
 
