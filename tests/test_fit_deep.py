@@ -242,3 +242,21 @@ def test_cli_ctrl_c_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, wav
     )
     assert r.exit_code == 130
     assert "after 2 finished epoch(s)" in r.output and f"--resume {tmp_path / 'run'}" in r.output
+
+
+def test_grouped_test_hold_out_honours_a_large_test_size() -> None:
+    # --test-size 0.75 used to become a 1/2 hold-out (round(1 / 0.75) = 1 -> 2 folds)
+    from dfaudio.training.fit_torch import DeepConfig, assign_roles
+
+    manifest = pd.DataFrame(
+        {
+            "path": [f"f{i}.wav" for i in range(40)],
+            "label": ["bonafide", "spoof"] * 20,
+            "group": [f"g{i // 2}" for i in range(40)],  # 20 groups, one file of each class
+        }
+    )
+    manifest["group"] = manifest["group"] + manifest["label"].str[0]
+    cfg = DeepConfig(model="simple-ann", feature="mel", data=["x"], test_size=0.75, dev_size=0.5)
+    roles, split_type, _, _ = assign_roles(manifest, cfg)
+    assert split_type == "grouped"
+    assert (roles == "test").sum() == 30 and (roles == "dev").sum() == 5

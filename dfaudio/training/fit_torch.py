@@ -318,17 +318,19 @@ def _grouped_holdout(
     y: np.ndarray, groups: np.ndarray, size: float, *, seed: int, what: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """One stratified group hold-out of about ``size`` (fewer folds when groups are scarce)."""
-    from dfaudio.training.splits import plan_splits
+    from dfaudio.training.splits import holdout_folds, plan_splits
 
     per_class = min(len(np.unique(groups[y == c])) for c in (0, 1)) if len(np.unique(y)) == 2 else 0
-    k = min(max(2, round(1.0 / size)), per_class)
+    k, flip = holdout_folds(size)
+    k = min(k, per_class)
     if k < 2:
         raise ParameterError(
             f"too few recordings per class for a grouped {what} hold-out ({per_class}); "
             "add data or give a split (CSV 'split' column, ASVspoof protocols)"
         )
     try:
-        plan = plan_splits(y, groups=groups, test_size=1.0 / k, split_by="group", seed=seed)
+        test_size = (k - 1) / k if flip else 1.0 / k
+        plan = plan_splits(y, groups=groups, test_size=test_size, split_by="group", seed=seed)
     except ValueError as exc:  # sklearn's own checks
         raise ParameterError(f"cannot make a grouped {what} hold-out: {exc}") from None
     return plan.folds[0]

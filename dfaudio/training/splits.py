@@ -123,7 +123,7 @@ def plan_splits(
             raise ParameterError("--split-by group needs a 'group' or 'file' column in the table")
         groups = np.asarray(groups)
         n_groups = len(np.unique(groups))
-        k, flip = (cv, False) if cv is not None else _holdout_folds(float(test_size))
+        k, flip = (cv, False) if cv is not None else holdout_folds(float(test_size))
         if n_groups < k:
             raise ParameterError(
                 f"only {n_groups} groups for {k} folds; use --cv {n_groups} or fewer"
@@ -138,7 +138,7 @@ def plan_splits(
         return plan
     # window-level (stratified) splits
     leaky = groups is not None
-    k, flip = (cv, False) if cv is not None else _holdout_folds(float(test_size))
+    k, flip = (cv, False) if cv is not None else holdout_folds(float(test_size))
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     folds = list(splitter.split(np.zeros(len(y)), y))
     if cv is None:
@@ -158,7 +158,7 @@ def plan_splits(
     return SplitPlan("stratified", folds, what, "cv" if cv else "test", [warning])
 
 
-def _holdout_folds(test_size: float) -> tuple[int, bool]:
+def holdout_folds(test_size: float) -> tuple[int, bool]:
     """Folds ``k`` whose one fold (or, ``flip``, all but one) is closest to ``test_size``."""
     if test_size <= 0.5:
         return max(2, round(1.0 / test_size)), False
