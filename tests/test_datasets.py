@@ -130,6 +130,18 @@ def test_folder_files_sorted_and_non_audio_ignored(tmp_path: Path) -> None:
     assert names == ["d.wav", "a.WAV", "b.wav"]  # class folders sorted, then files
 
 
+def test_folder_follows_symlinked_folders(tmp_path: Path) -> None:
+    # real/spk1 -> a corpus folder elsewhere: rglob() skipped it, giving 0 bona fide files
+    _wav(tmp_path / "corpus" / "1688" / "a.wav")
+    _wav(tmp_path / "data" / "fake" / "b.wav")
+    (tmp_path / "data" / "real").mkdir()
+    (tmp_path / "data" / "real" / "spk1").symlink_to(tmp_path / "corpus" / "1688")
+    (tmp_path / "corpus" / "1688" / "loop").symlink_to(tmp_path / "corpus")  # not followed twice
+    m = from_folders(tmp_path / "data")
+    assert sorted(m["label"]) == ["bonafide", "spoof"]
+    assert list(m.loc[m["label"] == "bonafide", "group"]) == ["spk1/a"]
+
+
 def test_unknown_class_folder_suggests_label_map(tmp_path: Path) -> None:
     _wav(tmp_path / "real" / "a.wav")
     _wav(tmp_path / "clones" / "b.wav")

@@ -9,6 +9,7 @@ real clip and its vocoded copy together).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,14 +23,26 @@ from dfaudio.labels import canonical_label
 
 
 def audio_files(root: Path) -> list[Path]:
-    """All audio files below ``root``, sorted (hidden files skipped)."""
-    return sorted(
-        p
-        for p in root.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in AUDIO_EXTENSIONS
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+    """All audio files below ``root``, sorted (hidden files and folders skipped).
+
+    Symbolically linked folders are followed (``Path.rglob`` does not follow them before Python
+    3.13, which silently dropped e.g. ``real/speaker1 -> /data/LibriSpeech/1688``); a link that
+    leads back to one of its own parents is not entered twice.
+    """
+    out: list[Path] = []
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            p = Path(dirpath) / name
+            if not name.startswith(".") and p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file():
+                out.append(p)
+    return sorted(out)
 
 
 def group_of(stem: str, *, default: str, group_regex: str | None) -> str:
