@@ -48,6 +48,22 @@ class FeatureTable:
         return None
 
     @property
+    def window_s(self) -> float | None:
+        """Window length the table was made with (``start_s / window`` of later windows).
+
+        ``None`` when the table does not say (no ``start_s``/``window`` columns, or every file
+        gave a single window).
+        """
+        if not {"start_s", "window"} <= set(self.meta.columns):
+            return None
+        w = pd.to_numeric(self.meta["window"], errors="coerce").to_numpy(dtype=float)
+        t = pd.to_numeric(self.meta["start_s"], errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(w) & np.isfinite(t) & (w > 0)
+        if not ok.any():
+            return None
+        return float(np.round(np.median(t[ok] / w[ok]), 6))
+
+    @property
     def recordings(self) -> np.ndarray | None:
         """Recording (``file``) of each row, or ``None`` when the table does not say."""
         if "file" in self.meta.columns:

@@ -305,3 +305,23 @@ def test_modified_skops_file_needs_trust(
     code, out, err = invoke("predict", run, path, "--trust", "--json")
     assert code == 0, err
     assert json.loads(out)[0]["verdict"] in ("bonafide", "spoof")
+
+
+def test_predict_uses_the_training_tables_window(tmp_path: Path, shared_data: Path) -> None:
+    # a model fitted on 0.5 s windows used to score new audio in 1 s windows (silently wrong)
+    from dfaudio.cli.demo import DEMO_GROUP_REGEX, demo_data_dir
+    from dfaudio.datasets import load_manifest
+    from dfaudio.predict import load_predictor
+    from dfaudio.tables import read_table
+    from dfaudio.tabular import tabulate, write_table
+    from dfaudio.training.fit_sklearn import fit_sklearn
+
+    manifest = load_manifest([demo_data_dir()], layout="folders", group_regex=DEMO_GROUP_REGEX)
+    write_table(tabulate(manifest, window_s=0.5, progress=False).table, tmp_path / "t.csv")
+    ft = read_table(tmp_path / "t.csv")
+    assert ft.window_s == 0.5
+    run = fit_sklearn(ft, model="lda", cv=2, runs_dir=tmp_path / "runs").run_dir
+    assert json.loads((run / "config.json").read_text())["window_s"] == 0.5
+    res = load_predictor(run).score_file(shared_data / UNSEEN_FAKE, per_window=True)
+    assert res.n_windows == 5  # 2.64 s in 0.5 s windows
+    assert [w["start_s"] for w in res.windows] == [0.0, 0.5, 1.0, 1.5, 2.0]

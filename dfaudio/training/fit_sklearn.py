@@ -181,6 +181,8 @@ def fit_sklearn(
             "model": model,
             "features": FEATURE_SET,
             "feature_columns": table.features,
+            # predict cuts new audio into windows of this length (the table's, default 1 s)
+            "window_s": table.window_s or 1.0,
             "data": str(table.source),
             "split_by": split_by,
             "cv": cv,
