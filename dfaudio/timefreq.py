@@ -32,7 +32,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from dfaudio.exceptions import AudioError, DfaudioError, ParameterError
+from dfaudio.io.files import atomic_path
 
 #: Bump when the cached content of an unchanged configuration changes meaning.
 CACHE_VERSION = 1
@@ -311,26 +311,10 @@ class FeatureCache:
         entry.parent.mkdir(parents=True, exist_ok=True)
         about = self.directory / "config.json"
         if not about.exists():
-            _atomic_write(about, json.dumps(self.config.to_dict(), indent=2).encode())
-        fd, tmp = tempfile.mkstemp(prefix=f".{entry.stem[:8]}.", suffix=".part", dir=entry.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, S, allow_pickle=False)
-            os.replace(tmp, entry)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+            with atomic_path(about, force=True) as tmp:
+                tmp.write_bytes(json.dumps(self.config.to_dict(), indent=2).encode())
+        with atomic_path(entry, force=True) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, S, allow_pickle=False)
 
 
 # --------------------------------------------------------------------------- normalisation

@@ -33,7 +33,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -377,9 +376,10 @@ def _dev_eer(labels: np.ndarray, logits: np.ndarray) -> float:
 
 
 def _save_checkpoint(run_dir: Path, state: dict[str, Any]) -> None:
-    tmp = run_dir / f".{CHECKPOINT}.part"
-    torch.save(state, tmp)
-    os.replace(tmp, run_dir / CHECKPOINT)
+    from dfaudio.io.files import atomic_path
+
+    with atomic_path(run_dir / CHECKPOINT, force=True) as tmp:
+        torch.save(state, tmp)
 
 
 def _load_checkpoint(run_dir: Path) -> dict[str, Any]:
@@ -393,9 +393,10 @@ def _save_weights(model: torch.nn.Module, path: Path) -> None:
     from safetensors.torch import save_file
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = path.with_name(f".{path.name}.part")
-    save_file(state, str(tmp))
-    os.replace(tmp, path)
+    from dfaudio.io.files import atomic_path
+
+    with atomic_path(path, force=True) as tmp:
+        save_file(state, str(tmp))
 
 
 def load_weights(model: torch.nn.Module, path: str | Path) -> None:
