@@ -147,6 +147,17 @@ def _policy_blocks(y: np.ndarray, block_len: int, short: str) -> tuple[np.ndarra
     return y, n
 
 
+def _blocks_of(
+    y: Any, sr: float, window_s: float, n_fft: int, hop_length: int, short: str
+) -> tuple[np.ndarray, int]:
+    """Checked parameters and signal -> ``(signal, length)`` as in :func:`_policy_blocks`."""
+    block_len = _check_params(sr, window_s, n_fft, hop_length, short)
+    y = _as_signal(y)
+    if y.shape[0] == 0 and short == "skip":
+        return y, block_len  # zero blocks
+    return _policy_blocks(y, block_len, short)
+
+
 # --------------------------------------------------------------------------------------------
 # The naive reference: plain librosa, block by block
 
@@ -182,11 +193,7 @@ def deep_voice_features_naive(
     """
     import librosa
 
-    block_len = _check_params(sr, window_s, n_fft, hop_length, short)
-    y = _as_signal(y)
-    if y.shape[0] == 0 and short == "skip":
-        return np.zeros((0, len(DEEP_VOICE_FEATURES)))
-    sig, length = _policy_blocks(y, block_len, short)
+    sig, length = _blocks_of(y, sr, window_s, n_fft, hop_length, short)
     rows = []
     for i in range(sig.shape[0] // length):
         b = sig[i * length : (i + 1) * length]
@@ -556,11 +563,7 @@ def deep_voice_features(
         Columns in :data:`DEEP_VOICE_FEATURES` order. Blocks are processed
         :data:`CHUNK_BLOCKS` at a time, so working memory does not grow with the clip length.
     """
-    block_len = _check_params(sr, window_s, n_fft, hop_length, short)
-    y = _as_signal(y)
-    if y.shape[0] == 0 and short == "skip":
-        return np.zeros((0, len(DEEP_VOICE_FEATURES)))
-    sig, length = _policy_blocks(y, block_len, short)
+    sig, length = _blocks_of(y, sr, window_s, n_fft, hop_length, short)
     nb = sig.shape[0] // length
     out = np.empty((nb, len(DEEP_VOICE_FEATURES)))
     step = _chunk_blocks(length, hop_length)
