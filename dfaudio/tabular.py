@@ -110,9 +110,13 @@ def features_for_file(
         durations = [window_s] * len(X)
         if total < win:
             dur = total / out_sr
-            if dur < MIN_CLIP_S or short == "skip":
+            if short == "skip":
                 raise AudioError(
                     path, "too short", f"{dur:.3f} s is shorter than one {window_s:g} s window"
+                )
+            if dur < MIN_CLIP_S:
+                raise AudioError(
+                    path, "too short", f"{dur:.3f} s is shorter than the {MIN_CLIP_S:g} s minimum"
                 )
             durations = [window_s if short == "pad" else dur]
             res.short = True

@@ -215,6 +215,9 @@ def test_clip_under_minimum_fails_in_every_policy(tmp_path: Path) -> None:
     for short in ("whole", "pad", "skip"):
         r = features_for_file({"path": str(path), "label": "spoof", "group": "x"}, short=short)
         assert r.rows is None and r.failure is not None and r.failure[0] == "too short"
+        # the message names the limit that applies: whole/pad keep clips under one window
+        limit = "one 1 s window" if short == "skip" else "the 0.1 s minimum"
+        assert f"0.050 s is shorter than {limit}" in r.failure[1], (short, r.failure)
 
 
 # --------------------------------------------------------------------------- failures
