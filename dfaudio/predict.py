@@ -249,6 +249,13 @@ class Predictor:
         self.threshold = float(threshold)
         self.threshold_source = threshold_source
         self.train_sample_rates = train_sample_rates
+        #: The one rate every training feature row was computed at, if there was exactly one:
+        #: classical models then resample new audio to it unless ``sr`` is given.
+        self.feature_sr = (
+            int(train_sample_rates[0])
+            if train_sample_rates and len(train_sample_rates) == 1
+            else None
+        )
         self.p_fake_calibrated = p_fake_calibrated
         #: Seconds left over (less than one window, not scored) by the last :meth:`stream`.
         self.stream_tail_s = 0.0
@@ -266,6 +273,8 @@ class Predictor:
         """A note when ``sr`` is not among the training audio's rates (``None`` when fine)."""
         if sr is None or not self.train_sample_rates or sr in self.train_sample_rates:
             return None
+        if self.kind == "sklearn" and self.feature_sr is not None:
+            return f"resampled {sr} Hz -> {self.feature_sr} Hz (the rate of the training features)"
         rates = ", ".join(f"{r} Hz" for r in self.train_sample_rates)
         return (
             f"sample rate {sr} Hz differs from the training audio ({rates}); "
@@ -283,8 +292,9 @@ class Predictor:
         per_window : bool
             Also return every window's score (``FileScore.windows``).
         sr : int, optional
-            Resample to this rate first (classical models; default: the native rate, as the
-            training table was built).
+            Resample to this rate first (classical models). Default: the rate of the training
+            features when the run had exactly one (e.g. ``tabulate --sr 16000``, or one native
+            rate), else the file's native rate.
 
         Returns
         -------
@@ -298,21 +308,24 @@ class Predictor:
         from dfaudio.io.audio import info
 
         path = str(path)
+        native_sr: int | None
+        try:
+            native_sr = info(path)[0]
+        except AudioError:
+            native_sr = None  # scoring below raises the proper one-line error
+        if sr is None and self.kind == "sklearn" and self.feature_sr is not None:
+            sr = self.feature_sr if native_sr != self.feature_sr else None
         if self.kind == "sklearn":
             scores, starts, _, duration, notes = self.backend.score_file(path, sr=sr)  # type: ignore[call-arg]
         else:
             scores, starts, _, duration, notes = self.backend.score_file(path)
-        native_sr: int | None
-        try:
-            native_sr = info(path)[0]
-        except AudioError:  # pragma: no cover - the file was just read
-            native_sr = None
         used_sr = sr or self.backend.sr or native_sr
         note = self.rate_note(used_sr) if self.backend.sr is None else None
         if note:
             notes.insert(0, note)
         if sr is not None and native_sr is not None and sr != native_sr:
-            notes.insert(0, f"resampled {native_sr} Hz -> {sr} Hz")
+            why = " (the rate of the training features)" if sr == self.feature_sr else ""
+            notes.insert(0, f"resampled {native_sr} Hz -> {sr} Hz{why}")
         file_score = float(np.mean(scores))
         windows = None
         if per_window:
@@ -366,6 +379,8 @@ class Predictor:
         """
         if sr <= 0:
             raise ParameterError(f"stream sample rate must be positive, got {sr}")
+        if self.kind == "sklearn" and self.feature_sr is not None and sr != self.feature_sr:
+            chunks, sr = _resampled(chunks, sr, self.feature_sr), self.feature_sr
         n = int(round(self.window_s * sr))
         buf = np.zeros(0, dtype=np.float32)
         index = 0
@@ -388,6 +403,20 @@ class Predictor:
                 )
                 index += 1
         self.stream_tail_s = buf.size / sr
+
+
+def _resampled(chunks: Iterable[np.ndarray], sr: int, target_sr: int) -> Iterator[np.ndarray]:
+    """Resample a stream of mono chunks on the fly (soxr's streaming resampler, as tabulate)."""
+    import soxr
+
+    rs = soxr.ResampleStream(sr, target_sr, 1, dtype="float32", quality="HQ")
+    for chunk in chunks:
+        out = rs.resample_chunk(np.asarray(chunk, dtype=np.float32).reshape(-1))
+        if out.size:
+            yield out
+    tail = rs.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+    if tail.size:
+        yield tail
 
 
 def load_predictor(

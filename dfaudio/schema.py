@@ -27,6 +27,7 @@ PROVENANCE: tuple[str, ...] = (
     "window",
     "start_s",
     "duration_s",
+    "sr",
     "group",
     "split",
     "attack",

@@ -130,6 +130,7 @@ def features_for_file(
         rows["window"] = np.arange(len(rows))
         rows["start_s"] = np.asarray(starts, dtype=np.float64) / out_sr
         rows["duration_s"] = durations
+        rows["sr"] = out_sr
         for col in _META_COLUMNS:
             if record.get(col, "") != "" or col == "group":
                 rows[col] = record.get(col, "")

@@ -325,3 +325,32 @@ def test_predict_uses_the_training_tables_window(tmp_path: Path, shared_data: Pa
     res = load_predictor(run).score_file(shared_data / UNSEEN_FAKE, per_window=True)
     assert res.n_windows == 5  # 2.64 s in 0.5 s windows
     assert [w["start_s"] for w in res.windows] == [0.0, 0.5, 1.0, 1.5, 2.0]
+
+
+def test_predict_resamples_to_the_training_feature_rate(tmp_path: Path, shared_data: Path) -> None:
+    """A table built with ``tabulate --sr 16000`` records sr; predict then scores new audio at
+    16 kHz by default, so the same file gives the same windows as in training."""
+    from dfaudio.datasets import load_manifest
+    from dfaudio.predict import load_predictor
+    from dfaudio.tables import validate_table
+    from dfaudio.tabular import tabulate
+    from dfaudio.training.fit_sklearn import fit_sklearn
+
+    demo = Path(__file__).resolve().parents[1] / "dfaudio" / "data" / "demo"
+    m = load_manifest([demo], group_regex=r"^(LJ\d+-\d+)")
+    table = tabulate(m, sr=16000, progress=False).table
+    assert set(table["sr"]) == {16000}
+    ft = validate_table(table, source=str(tmp_path / "t16.csv"))
+    res = fit_sklearn(ft, model="logreg", test_size=0.2, seed=0, runs_dir=tmp_path / "runs")
+    assert res.metrics["sample_rates"] == [16000]
+    pred = load_predictor(res.run_dir)
+    wav = demo / "real" / "LJ001-0001.wav"  # 22.05 kHz on disk
+    out = pred.score_file(wav, per_window=True)
+    assert out.sr == 16000 and any("22050 Hz -> 16000 Hz" in n for n in out.notes)
+    rows = table[table["file"] == str(wav)]
+    X = rows[list(ft.features)].to_numpy()
+    from dfaudio.models.persist import load_sklearn
+    from dfaudio.training.fit_sklearn import model_scores
+
+    expected, _, _ = model_scores(load_sklearn(res.run_dir), X)
+    assert [w["score"] for w in out.windows] == pytest.approx(list(expected), abs=1e-6)

@@ -100,7 +100,8 @@ def test_rows_equal_features_of_each_block(tone_result, tone_dir: Path) -> None:
 
 def test_provenance_columns_exact(tone_result) -> None:
     cols = list(tone_result.table.columns)
-    assert cols == [*FEATS, "label", "file", "window", "start_s", "duration_s", "group"]
+    assert cols == [*FEATS, "label", "file", "window", "start_s", "duration_s", "sr", "group"]
+    assert set(tone_result.table["sr"]) == {SR}
     assert set(tone_result.table["label"]) == {"bonafide", "spoof"}
     assert tone_result.table["window"].dtype.kind == "i"
     assert tone_result.table[FEATS].to_numpy().dtype == np.float64
@@ -112,7 +113,7 @@ def test_asvspoof_rows_carry_split_and_attack(shared_data: Path) -> None:
     res = tabulate(m, progress=False)
     t = res.table
     assert list(t.columns) == [*FEATS, "label", "file", "window", "start_s", "duration_s",
-                               "group", "split", "attack", "speaker"]  # fmt: skip
+                               "sr", "group", "split", "attack", "speaker"]  # fmt: skip
     # 42260 and 26594 samples at 16 kHz -> 2 + 1 windows
     assert t.groupby("file", sort=False).size().tolist() == [2, 1]
     assert t["attack"].tolist() == ["-", "-", "A15"]

@@ -203,9 +203,13 @@ def fit_sklearn(
     from dfaudio.predict import probe_sample_rates
     from dfaudio.report import save_run_plots
 
-    if "file" in meta.columns:
+    if "sr" in meta.columns:  # the rates the features were computed at (after any --sr)
+        metrics["sample_rates"] = sorted(int(r) for r in pd.unique(meta["sr"]))
+        metrics["sample_rates_source"] = "table"
+    elif "file" in meta.columns:
         base = Path(str(table.source)).parent
         metrics["sample_rates"] = probe_sample_rates(meta["file"].astype(str), base=base)
+        metrics["sample_rates_source"] = "audio files"
     metrics["plots"] = save_run_plots(run_dir, scores_df, title=f"{model} ({plan.split_type})")
     writer.metrics(metrics)
     return FitResult(run_dir=run_dir, metrics=metrics)
