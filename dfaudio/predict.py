@@ -380,7 +380,10 @@ class Predictor:
         if sr <= 0:
             raise ParameterError(f"stream sample rate must be positive, got {sr}")
         if self.kind == "sklearn" and self.feature_sr is not None and sr != self.feature_sr:
-            chunks, sr = _resampled(chunks, sr, self.feature_sr), self.feature_sr
+            from dfaudio.io.audio import resample_stream
+
+            chunks = resample_stream(chunks, orig_sr=sr, target_sr=self.feature_sr)
+            sr = self.feature_sr
         n = int(round(self.window_s * sr))
         buf = np.zeros(0, dtype=np.float32)
         index = 0
@@ -403,20 +406,6 @@ class Predictor:
                 )
                 index += 1
         self.stream_tail_s = buf.size / sr
-
-
-def _resampled(chunks: Iterable[np.ndarray], sr: int, target_sr: int) -> Iterator[np.ndarray]:
-    """Resample a stream of mono chunks on the fly (soxr's streaming resampler, as tabulate)."""
-    import soxr
-
-    rs = soxr.ResampleStream(sr, target_sr, 1, dtype="float32", quality="HQ")
-    for chunk in chunks:
-        out = rs.resample_chunk(np.asarray(chunk, dtype=np.float32).reshape(-1))
-        if out.size:
-            yield out
-    tail = rs.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
-    if tail.size:
-        yield tail
 
 
 def load_predictor(

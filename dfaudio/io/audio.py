@@ -11,12 +11,12 @@ reasons in :data:`~dfaudio.exceptions.AUDIO_FAILURE_REASONS`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from dfaudio.exceptions import AudioError
+from dfaudio.exceptions import AudioError, ParameterError
 
 #: File extensions that the dataset layouts treat as audio.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aiff", ".aif")
@@ -164,22 +164,48 @@ def iter_blocks(
     with f:
         native_sr = int(f.samplerate)
         out_sr = native_sr if sr is None else int(sr)
-        stream = None
-        if out_sr != native_sr:
-            import soxr
-
-            stream = soxr.ResampleStream(native_sr, out_sr, 1, dtype="float32", quality="HQ")
+        if out_sr != native_sr and not mono:
+            raise ParameterError("iter_blocks resamples mono streams only; pass mono=True")
         frames = max(1, int(round(block_s * native_sr)))
-        while True:
-            data = f.read(frames, dtype="float32", always_2d=True)
-            last = data.shape[0] < frames
-            block = data.mean(axis=1) if mono else data.T
-            if stream is not None:
-                block = stream.resample_chunk(np.ascontiguousarray(block), last=last)
-            if block.shape[-1]:
-                yield np.ascontiguousarray(block, dtype=np.float32), out_sr
-            if last:
-                break
+
+        def blocks() -> Iterator[np.ndarray]:
+            while True:
+                data = f.read(frames, dtype="float32", always_2d=True)
+                if data.shape[0]:
+                    yield data.mean(axis=1) if mono else data.T
+                if data.shape[0] < frames:
+                    return
+
+        pieces = blocks()
+        if out_sr != native_sr:
+            pieces = resample_stream(pieces, orig_sr=native_sr, target_sr=out_sr)
+        for block in pieces:
+            yield np.ascontiguousarray(block, dtype=np.float32), out_sr
+
+
+def resample_stream(
+    chunks: Iterable[np.ndarray], *, orig_sr: int, target_sr: int
+) -> Iterator[np.ndarray]:
+    """Resample a stream of mono chunks on the fly with soxr's streaming resampler (HQ).
+
+    Chunk edges are seamless: the output equals resampling the concatenated signal, whatever
+    the chunk lengths. Used by :func:`iter_blocks` and by ``dfaudio predict --stream``.
+
+    Yields
+    ------
+    np.ndarray [shape=(m,)], float32
+        Resampled pieces (empty pieces are skipped; the resampler's tail comes last).
+    """
+    import soxr
+
+    rs = soxr.ResampleStream(orig_sr, target_sr, 1, dtype="float32", quality="HQ")
+    for chunk in chunks:
+        out = rs.resample_chunk(np.ascontiguousarray(chunk, dtype=np.float32).reshape(-1))
+        if out.size:
+            yield out
+    tail = rs.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+    if tail.size:
+        yield tail
 
 
 def _existing(path: str | Path) -> Path:
