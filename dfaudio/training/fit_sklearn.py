@@ -44,21 +44,13 @@ def model_scores(est: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]
     calibrated : bool
         False when ``p_fake`` is a logistic squashing of a decision function (SVMs).
     """
-    if hasattr(est, "predict_proba") and _has_proba(est):
+    if hasattr(est, "predict_proba"):  # False for SVC(probability=False): it raises
         proba = est.predict_proba(X)
         classes = list(getattr(est, "classes_", [0, 1]))
         p_fake = proba[:, classes.index(1)]
         return p_fake_to_score(p_fake), p_fake, True
     d = np.asarray(est.decision_function(X), dtype=np.float64)
     return -d, 1.0 / (1.0 + np.exp(-np.clip(d, -700, 700))), False
-
-
-def _has_proba(est: Any) -> bool:
-    try:
-        est.predict_proba  # noqa: B018  (SVC raises AttributeError when probability=False)
-    except AttributeError:
-        return False
-    return True
 
 
 def _fit_fold(name: str, seed: int, X: np.ndarray, y: np.ndarray, tr: np.ndarray) -> Any:
