@@ -207,14 +207,19 @@ def _run_joblib(
     jobs: int,
     progress: bool,
     on_failure: Any,
+    fn: Any = features_for_file,
 ) -> list[FileResult]:
+    """Run ``fn(record, **kwargs)`` over records in joblib processes (``dfaudio synth`` reuses it).
+
+    ``fn`` must never raise for bad data; it returns an object with ``path`` and ``failure``.
+    """
     from joblib import Parallel, delayed
 
     if jobs == 1:
-        gen: Iterable[FileResult] = (features_for_file(r, **kwargs) for r in records)
+        gen: Iterable[FileResult] = (fn(r, **kwargs) for r in records)
     else:
         gen = Parallel(n_jobs=jobs, return_as="generator", batch_size="auto")(
-            delayed(features_for_file)(r, **kwargs) for r in records
+            delayed(fn)(r, **kwargs) for r in records
         )
     out = []
     for res in _progress(gen, len(records), progress):
@@ -231,7 +236,9 @@ def _run_dask(
     jobs: int,
     scheduler: str | None,
     progress: bool,
+    fn: Any = features_for_file,
 ) -> list[FileResult]:
+    """As :func:`_run_joblib` on a Dask cluster (``scheduler``, else a local one of ``jobs``)."""
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
@@ -254,7 +261,7 @@ def _run_dask(
     try:
         with parallel_config(backend="dask"):
             gen = Parallel(return_as="generator", batch_size=1)(
-                delayed(features_for_file)(r, **kwargs) for r in records
+                delayed(fn)(r, **kwargs) for r in records
             )
             return list(_progress(gen, len(records), progress))
     finally:
