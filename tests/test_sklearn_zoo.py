@@ -34,10 +34,40 @@ def test_cli_choices_equal_registry() -> None:
 
 
 def test_required_baselines_are_registered() -> None:
-    required = {"logreg", "linear-svm", "rbf-svm", "knn", "lda", "gnb", "tree",
-                "random-forest", "extra-trees", "hist-gb", "mlp", "xgboost"}  # fmt: skip
+    required = {
+        "logreg", "linear-svm", "rbf-svm", "knn", "lda", "gnb", "tree", "random-forest",
+        "extra-trees", "hist-gb", "gradient-boosting", "adaboost", "mlp", "xgboost",
+    }  # fmt: skip
     assert required <= set(ALL_MODELS)
     assert all(SKLEARN_MODELS.help(n) for n in ALL_MODELS)
+
+
+def test_boosting_models_are_the_documented_estimators() -> None:
+    from sklearn.ensemble import (
+        AdaBoostClassifier,
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+    )
+
+    gb = make_model("gradient-boosting", seed=7)
+    assert type(gb) is GradientBoostingClassifier  # exact trees, not hist-gb
+    assert not isinstance(make_model("hist-gb"), GradientBoostingClassifier)
+    assert isinstance(make_model("hist-gb"), HistGradientBoostingClassifier)
+    p = gb.get_params()
+    assert (p["n_estimators"], p["learning_rate"], p["max_depth"], p["subsample"]) == (
+        100,
+        0.1,
+        3,
+        1.0,
+    )
+    assert p["random_state"] == 7
+    ada = make_model("adaboost", seed=7)
+    assert type(ada) is AdaBoostClassifier
+    p = ada.get_params()
+    assert (p["n_estimators"], p["learning_rate"], p["estimator"]) == (50, 1.0, None)
+    assert p["random_state"] == 7
+    for name in ("gradient-boosting", "adaboost"):
+        assert name in MODEL_CHOICES
 
 
 def test_unknown_model() -> None:
@@ -68,11 +98,39 @@ def test_model_fits_and_scores_in_the_right_direction(name: str, toy: tuple) -> 
     assert score.shape == p_fake.shape == (20,)
     assert np.all((p_fake >= 0) & (p_fake <= 1))
     assert isinstance(calibrated, bool)
+    if name == "adaboost":
+        # SAMME stops at the first stump that fits every training row, so here its score takes
+        # two values (ties); test_boosting_separates_what_no_single_feature_separates checks
+        # the strict ranking
+        assert len(est.estimators_) == 1
+        assert score[y_test == 0].mean() > score[y_test == 1].mean()
+        return
     # higher score = more bona fide: a separable problem gives EER 0, not 1
     value, _ = eer(y_test, score)
     assert value == 0.0
     assert score[y_test == 0].min() > score[y_test == 1].max()
     assert p_fake[y_test == 1].min() > p_fake[y_test == 0].max()
+
+
+@pytest.mark.parametrize("name", ["adaboost", "gradient-boosting"])
+def test_boosting_separates_what_no_single_feature_separates(name: str) -> None:
+    """Every feature overlaps between classes, their sum does not: boosting must combine them."""
+    rng = np.random.default_rng(3)
+
+    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
+        y = np.arange(n) % 2
+        return rng.normal(size=(n, 26)) + 3.0 * y[:, None], y
+
+    X, y = draw(200)
+    X_test, y_test = draw(100)
+    for j in range(26):  # no stump alone fits the training rows
+        assert X[y == 1, j].min() < X[y == 0, j].max()
+    est = make_model(name, seed=0).fit(X, y)
+    assert len(est.estimators_) > 10
+    score, _, _ = model_scores(est, X_test)
+    assert eer(y_test, score)[0] == 0.0
+    assert score[y_test == 0].min() > score[y_test == 1].max()  # bona fide high
+    assert np.mean(np.asarray(est.predict(X_test)) == y_test) >= 0.95
 
 
 def test_svm_scores_are_minus_the_decision_function(toy: tuple) -> None:
@@ -103,7 +161,9 @@ def test_seed_makes_fits_reproducible(toy: tuple) -> None:
 # --------------------------------------------------------------------------- persistence
 
 
-@pytest.mark.parametrize("name", ["logreg", "random-forest", "xgboost"])
+@pytest.mark.parametrize(
+    "name", ["logreg", "random-forest", "gradient-boosting", "adaboost", "xgboost"]
+)
 def test_save_and_load_reproduce_predictions(tmp_path: Path, name: str, toy: tuple) -> None:
     X, y, X_test, _ = toy
     est = make_model(name).fit(X, y)

@@ -91,6 +91,37 @@ def hist_gb(seed: int = 0) -> Any:
     return HistGradientBoostingClassifier(random_state=seed)
 
 
+@SKLEARN_MODELS.register(
+    "gradient-boosting",
+    help="Gradient boosting, exact trees (100 stages of depth 3, learning rate 0.1)",
+)
+def gradient_boosting(seed: int = 0) -> Any:
+    """scikit-learn's :class:`~sklearn.ensemble.GradientBoostingClassifier` with its defaults.
+
+    100 boosting stages of depth-3 regression trees on the log-loss, learning rate 0.1, no
+    subsampling: the classical (exact-split) gradient boosting of the seed's DEEP-VOICE table,
+    distinct from ``hist-gb`` (binned histograms, early stopping on large data).
+    """
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    return GradientBoostingClassifier(random_state=seed)
+
+
+@SKLEARN_MODELS.register(
+    "adaboost", help="AdaBoost (SAMME, 50 depth-1 decision stumps, learning rate 1.0)"
+)
+def adaboost(seed: int = 0) -> Any:
+    """scikit-learn's :class:`~sklearn.ensemble.AdaBoostClassifier` with its defaults.
+
+    SAMME boosting of 50 decision stumps (depth-1 trees) with learning rate 1.0: the library's
+    defaults. ``predict_proba`` is the softmax of the stage-weighted votes, so its probabilities
+    stay near 0.5; the ranking (and so the EER) is what counts.
+    """
+    from sklearn.ensemble import AdaBoostClassifier
+
+    return AdaBoostClassifier(random_state=seed)
+
+
 @SKLEARN_MODELS.register("mlp", help="Multi-layer perceptron (scaled, 100 hidden, early stopping)")
 def mlp(seed: int = 0) -> Any:
     from sklearn.neural_network import MLPClassifier
