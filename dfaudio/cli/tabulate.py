@@ -30,6 +30,9 @@ Examples:
 @click.option("--group-regex", default=None, metavar="REGEX",
               help="Group files by the first capture group of REGEX on the file name (e.g. "
                    "'^(LJ\\d+-\\d+)' keeps a clip and its vocoded copy together).")  # fmt: skip
+@click.option("--pairs/--no-pairs", "pair_groups", default=True, show_default=True,
+              help="Keep a fake and the real file it was made from (X.wav / X_gen.wav, the "
+                   "same name in the real and fake folders, SYSTEM+UTT) in one group.")  # fmt: skip
 @click.option("--schema", type=click.Choice(["dfaudio", "deep-voice"]), default="dfaudio",
               show_default=True,
               help="dfaudio: 26 features + label + provenance; deep-voice: exactly the 27 "
@@ -75,6 +78,7 @@ def cli(
     protocols: tuple[str, ...],
     label_map: tuple[str, ...],
     group_regex: str | None,
+    pair_groups: bool,
     schema: str,
     sr: int | None,
     window_s: float,
@@ -103,7 +107,7 @@ def cli(
     enable_numba_cache()
     manifest = load_manifest(
         list(inputs), layout=layout, label_map=parse_label_map_option(label_map),
-        protocols=list(protocols) or None, group_regex=group_regex,
+        protocols=list(protocols) or None, group_regex=group_regex, pair_groups=pair_groups,
     )  # fmt: skip
     if not quiet and not as_json:
         click.echo(f"found {describe(manifest)}", err=True)
@@ -129,6 +133,8 @@ def cli(
     summary["output"] = output
     summary["schema"] = schema
     summary["short_policy"] = short
+    pairs = manifest.attrs.get("pairs")
+    summary["pairs"] = pairs.as_dict() if pairs is not None else None
     if as_json:
         echo_json(summary)
         return
@@ -147,6 +153,12 @@ def format_summary(s: dict) -> str:
         f"  short      {s['short_clips']} clips shorter than a window kept "
         f"(policy: {s['short_policy']})",
     ]
+    if s.get("pairs") and s["pairs"]["n_pairs"]:
+        from dfaudio.datasets.pairs import PairInfo
+
+        p = dict(s["pairs"])
+        p["example"] = tuple(p["example"]) if p.get("example") else None
+        lines.append(f"  pairs      {PairInfo(**p).describe()} (turn off: --no-pairs)")
     if "windows_after_balance" in s:
         lines.append(f"  balanced   {s['windows_after_balance']} windows after undersampling")
     if s["failures_by_reason"]:

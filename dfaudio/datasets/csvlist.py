@@ -2,6 +2,10 @@
 
 Relative paths are taken relative to the CSV file's folder. Labels go through the usual mapping
 (real/fake, bonafide/spoof, ... or ``label_map``); a missing group defaults to the file.
+A tab-separated list (``.tsv``) is read the same way and may name the column ``file``:
+a folder holding its audio next to a ``labels.tsv`` (``file<TAB>label<TAB>attack<TAB>speaker``,
+the form of the corpora in ``../shared/data``) is a data set as it stands (see
+:func:`find_label_list`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,24 @@ import pandas as pd
 
 from dfaudio.datasets.manifest import SPLITS, make_manifest
 from dfaudio.exceptions import DataError
-from dfaudio.labels import canonical_label
+from dfaudio.labels import BONAFIDE, canonical_label
+
+#: File names of a label list that makes a folder a data set (first found wins).
+LABEL_LISTS = ("labels.tsv", "labels.csv")
+
+
+def find_label_list(folder: str | Path) -> Path | None:
+    """``folder/labels.tsv`` (or ``labels.csv``) when it lists files with labels, else None."""
+    d = Path(folder)
+    for name in LABEL_LISTS:
+        f = d / name
+        if f.is_file():
+            with f.open(encoding="utf-8", errors="replace") as fh:
+                header = fh.readline().lower()
+            cols = {c.strip() for c in header.replace("\t", ",").split(",")}
+            if "label" in cols and cols & {"path", "file"}:
+                return f
+    return None
 
 
 def from_csv(path: str | Path, *, label_map: Mapping[str, str] | None = None) -> pd.DataFrame:
@@ -26,12 +47,16 @@ def from_csv(path: str | Path, *, label_map: Mapping[str, str] | None = None) ->
     """
     p = Path(path)
     try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False)
+        sep = "\t" if p.suffix.lower() == ".tsv" else ","
+        df = pd.read_csv(p, dtype=str, keep_default_na=False, sep=sep)
     except FileNotFoundError:
         raise DataError("CSV list not found", p) from None
     except Exception as exc:
         raise DataError(f"cannot parse CSV: {exc}", p) from None
     df.columns = [c.strip().lower() for c in df.columns]
+    listed = p.suffix.lower() == ".tsv" or p.name in LABEL_LISTS
+    if listed and "path" not in df.columns and "file" in df.columns:
+        df = df.rename(columns={"file": "path"})
     missing = [c for c in ("path", "label") if c not in df.columns]
     if missing:
         raise DataError(
@@ -55,5 +80,7 @@ def from_csv(path: str | Path, *, label_map: Mapping[str, str] | None = None) ->
         for extra in ("attack", "speaker"):
             if rec.get(extra):
                 row[extra] = rec[extra]
+        if label == BONAFIDE and row.get("attack"):
+            row["attack"] = "-"  # the ASVspoof convention: bona fide rows have no attack
         rows.append(row)
     return make_manifest(rows, source=str(p))

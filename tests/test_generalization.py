@@ -1,0 +1,132 @@
+"""Generalization: paired-name grouping, held-out attack/speaker folds, cross-corpus evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dfaudio.datasets import load_manifest
+from dfaudio.datasets.pairs import group_pairs, pair_key, separated_pairs
+from dfaudio.training.splits import plan_splits
+from tests.conftest import tone, write_wav
+
+# ----------------------------------------------------------------------------------------------
+# pairs
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stem", "key"),
+    [
+        ("LJ001-0001_gen", "lj001-0001"),
+        ("LJ001-0001_generated", "lj001-0001"),
+        ("LJ001-0001", "lj001-0001"),
+        ("p225_001_melgan", "p225_001"),
+        ("hifigan-p225_001", "p225_001"),
+        ("encodec_24khz+p225_273", "p225_273"),
+        ("genuine+p225_273", "p225_273"),
+        ("p225_001_mic1", "p225_001_mic1"),  # no marker: the name itself
+    ],
+)
+def test_pair_key(stem: str, key: str) -> None:
+    assert pair_key(stem)[0] == key
+
+
+def _manifest(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["path", "label", "group"])
+
+
+def test_group_pairs_merges_only_cross_class_names() -> None:
+    m = _manifest(
+        [
+            ("r/a.wav", "bonafide", "a"),
+            ("f/a_gen.wav", "spoof", "a_gen"),
+            ("r/b.wav", "bonafide", "b"),
+            ("f/c_gen.wav", "spoof", "c_gen"),  # no real c: stays alone
+            ("r/d_gen.wav", "bonafide", "d_gen"),  # same class only: not a pair
+            ("r/d.wav", "bonafide", "d"),
+        ]
+    )
+    out, info = group_pairs(m)
+    g = dict(zip(out["path"], out["group"], strict=True))
+    assert g["r/a.wav"] == g["f/a_gen.wav"]
+    assert len({g["r/b.wav"], g["f/c_gen.wav"], g["r/d_gen.wav"], g["r/d.wav"]}) == 4
+    assert info.n_pairs == 1 and info.n_files == 2
+    assert (info.n_groups_before, info.n_groups_after) == (6, 5)
+    assert "1 real/fake name pairs" in info.describe()
+
+
+def test_group_pairs_keeps_speaker_groups_whole() -> None:
+    # two utterances of one speaker (one group) + a fake of one of them -> one group of three
+    m = _manifest(
+        [
+            ("r/s1_u1.wav", "bonafide", "spk1"),
+            ("r/s1_u2.wav", "bonafide", "spk1"),
+            ("f/s1_u1_gen.wav", "spoof", "x"),
+            ("f/s2_u1_gen.wav", "spoof", "y"),
+        ]
+    )
+    out, _ = group_pairs(m)
+    assert out["group"].iloc[:3].nunique() == 1
+    assert out["group"].iloc[3] != out["group"].iloc[0]
+
+
+def test_wavefake_pairs_are_grouped_by_default(shared_data: Path) -> None:
+    root = shared_data / "wavefake-melgan-mh"
+    if not root.is_dir():
+        pytest.skip("wavefake-melgan-mh not present")
+    m = load_manifest([root])
+    assert len(m) == 106
+    assert m["group"].nunique() == 53
+    assert m.attrs["pairs"].n_pairs == 53
+    # grouped folds never separate a real clip from its MelGAN copy ...
+    y = (m["label"] == "spoof").to_numpy().astype(int)
+    plan = plan_splits(y, groups=m["group"].to_numpy(), cv=5)
+    for tr, te in plan.folds:
+        assert separated_pairs(m, tr, te) == []
+    # ... while the per-recording groups of --no-pairs do
+    m0 = load_manifest([root], pair_groups=False)
+    assert m0["group"].nunique() == 106
+    plan0 = plan_splits(y, groups=m0["group"].to_numpy(), cv=5)
+    assert any(separated_pairs(m0, tr, te) for tr, te in plan0.folds)
+
+
+def test_same_name_in_real_and_fake_folders(tmp_path: Path) -> None:
+    for name, freq in (("u1", 200), ("u2", 300), ("u3", 400)):
+        write_wav(tmp_path / "real" / f"{name}.wav", tone(freq, duration_s=0.2), 16000)
+        write_wav(tmp_path / "fake" / "melgan" / f"{name}.wav", tone(freq, duration_s=0.2), 16000)
+    m = load_manifest([tmp_path])
+    assert m["group"].nunique() == 3
+    assert m.attrs["pairs"].rules == {"same-name": 3}
+    assert load_manifest([tmp_path], pair_groups=False)["group"].nunique() == 6
+
+
+def test_tabulate_summary_says_pairs(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from dfaudio.cli.main import cli
+
+    for name, freq in (("a", 200), ("b", 300)):
+        write_wav(tmp_path / "d" / "real" / f"{name}.wav", tone(freq, duration_s=1.2), 16000)
+        write_wav(tmp_path / "d" / "fake" / f"{name}_gen.wav", tone(freq, duration_s=1.2), 16000)
+    out = tmp_path / "t.csv"
+    res = CliRunner().invoke(cli, ["tabulate", str(tmp_path / "d"), "-o", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "2 real/fake name pairs" in res.output
+    t = pd.read_csv(out)
+    assert t.groupby("group")["label"].nunique().eq(2).all()
+
+
+def test_labels_tsv_folder_is_a_dataset(shared_data: Path) -> None:
+    root = shared_data / "codecfake-demo"
+    if not root.is_dir():
+        pytest.skip("codecfake-demo not present")
+    m = load_manifest([root])
+    assert len(m) == 80
+    assert (m["label"] == "bonafide").sum() == 5
+    assert set(m.loc[m["label"] == "bonafide", "attack"]) == {"-"}
+    assert m["group"].nunique() == 5  # SYSTEM+UTT: every utterance one group
+    assert np.all(m.groupby("group")["label"].nunique() == 2)
