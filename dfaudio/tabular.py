@@ -331,9 +331,10 @@ def to_schema(table: pd.DataFrame, schema: str) -> pd.DataFrame:
 
 
 def write_table(table: pd.DataFrame, path: str | Path, *, force: bool = False) -> Path:
-    """Write a table as CSV atomically (refuses to overwrite without ``force``)."""
-    from dfaudio.io.files import atomic_path
+    """Write a table atomically as CSV or Parquet, as the file name says (``.csv``/``.parquet``).
 
-    with atomic_path(path, force=force) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.9g")
-    return Path(path)
+    Refuses to overwrite without ``force``; see :func:`dfaudio.io.tables.write_frame`.
+    """
+    from dfaudio.io.tables import write_frame
+
+    return write_frame(table, path, force=force)

@@ -22,7 +22,7 @@ Examples:
 """,
 )
 @click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Feature table (dfaudio tabulate output or DEEP-VOICE CSV).")  # fmt: skip
+              help="Feature table, .csv or .parquet (tabulate output, DEEP-VOICE).")  # fmt: skip
 @click.option("--model", "models", required=True, multiple=True,
               type=click.Choice([*MODEL_CHOICES, "all"]),
               help="Model name (repeatable), or 'all'.")  # fmt: skip

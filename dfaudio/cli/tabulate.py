@@ -16,11 +16,12 @@ Examples:
   dfaudio tabulate LA/ --layout asvspoof -o la.csv --jobs 2
   dfaudio tabulate list.csv -o t.csv --sr 16000       # CSV list: path,label[,group][,split]
   dfaudio tabulate data/ -o t.csv --scheduler tcp://10.0.0.5:8786   # on a Dask cluster
+  dfaudio tabulate LA/ -o la.parquet                  # Parquet: smaller, exact, faster to read
 """,
 )
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="CSV table to write (atomically).")  # fmt: skip
+              help="Table to write (atomically): NAME.csv or NAME.parquet.")  # fmt: skip
 @click.option("--layout", type=click.Choice(LAYOUTS), default="auto", show_default=True,
               help="Data set layout; auto detects it.")  # fmt: skip
 @click.option("--protocol", "protocols", multiple=True, type=click.Path(exists=True),
@@ -100,10 +101,10 @@ def cli(
     """
     from dfaudio.datasets import describe, load_manifest
     from dfaudio.features import enable_numba_cache
-    from dfaudio.io.files import check_writable
+    from dfaudio.io.tables import check_table_path
     from dfaudio.tabular import balance_undersample, tabulate, to_schema, write_table
 
-    check_writable(output, force=force)
+    check_table_path(output, force=force)
     enable_numba_cache()
     manifest = load_manifest(
         list(inputs), layout=layout, label_map=parse_label_map_option(label_map),
