@@ -252,3 +252,48 @@ def test_numeric_labels_need_an_explicit_bonafide_value():
     assert label_ids(["real", "FAKE"]).tolist() == [0, 1]
     with pytest.raises(DataError, match="at most two"):
         label_ids([0, 1, 2], bonafide_value=0)
+
+
+# --------------------------------------------------------------------------------------------
+# paired comparison
+# --------------------------------------------------------------------------------------------
+
+
+def test_paired_bootstrap_sees_a_real_difference_and_not_a_fake_one():
+    from dfaudio.metrics.paired import mcnemar, paired_bootstrap
+
+    rng = np.random.default_rng(3)
+    n = 600
+    labels = np.repeat(["bonafide", "spoof"], n // 2)
+    signal = np.where(labels == "bonafide", 1.0, -1.0)
+    good = signal * 1.5 + rng.normal(0, 1, n)
+    bad = signal * 0.5 + rng.normal(0, 1, n)
+    out = paired_bootstrap(labels, good, bad, n_boot=200)
+    assert out["eer"]["diff"] < 0 and out["eer"]["high"] < 0  # A (good) has the lower EER
+    assert out["min_dcf"]["high"] < 0
+    assert out["eer"]["low"] <= out["eer"]["diff"] <= out["eer"]["high"]
+    # swapping A and B flips the sign
+    swapped = paired_bootstrap(labels, bad, good, n_boot=200)
+    assert swapped["eer"]["diff"] == pytest.approx(-out["eer"]["diff"])
+    # a system against a monotone copy of itself: identical on every resample
+    same = paired_bootstrap(labels, good, np.exp(good), n_boot=50)
+    assert same["eer"]["low"] == same["eer"]["high"] == 0.0
+    assert same["eer"]["p_value"] == 1.0
+    m = mcnemar(labels, good, bad, threshold_a=0.0, threshold_b=0.0)
+    assert m["only_b_wrong"] > m["only_a_wrong"] and m["p_value"] < 1e-6
+    assert mcnemar(labels, good, good, threshold_a=0.0, threshold_b=0.0)["p_value"] == 1.0
+
+
+def test_paired_bootstrap_resamples_whole_groups():
+    from dfaudio.metrics.paired import paired_bootstrap
+
+    rng = np.random.default_rng(4)
+    labels = np.repeat(["bonafide", "spoof"], 200)
+    groups = np.repeat(np.arange(8), 50)  # 4 bona fide groups, 4 spoof groups
+    a = np.where(labels == "bonafide", 1.0, -1.0) + rng.normal(0, 1, 400)
+    b = a + rng.normal(0, 1, 400)
+    trial = paired_bootstrap(labels, a, b, n_boot=200, seed=1)
+    grouped = paired_bootstrap(labels, a, b, groups=groups, n_boot=200, seed=1)
+    assert grouped["eer"]["diff"] == trial["eer"]["diff"]
+    with pytest.raises(DataError, match="same trials"):
+        paired_bootstrap(labels, a, b[:-1])
