@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path, PurePosixPath
+
 import click
 
 from dfaudio.cli.common import handle_errors
@@ -10,6 +12,8 @@ from dfaudio.cli.common import handle_errors
 DEMO_MODELS = ("logreg", "lda", "rbf-svm", "random-forest", "xgboost")
 #: A real clip and its vocoded copy share the LJ Speech utterance id.
 DEMO_GROUP_REGEX = r"^(LJ\d+-\d+)"
+#: The file in ``--out`` listing what demo wrote there: ``--force`` replaces only those.
+DEMO_MARKER = ".dfaudio-demo.json"
 
 
 def demo_data_dir() -> str:
@@ -17,6 +21,105 @@ def demo_data_dir() -> str:
     from importlib.resources import files
 
     return str(files("dfaudio") / "data" / "demo")
+
+
+def read_demo_marker(out: Path) -> dict[str, str | None]:
+    """What an earlier demo wrote in ``out``: relative path -> sha256 (``None``: not hashed).
+
+    A missing or malformed marker owns nothing; entries that are absolute or climb out of
+    ``out`` (``..``) are ignored, so a hostile marker cannot point demo at other files.
+    """
+    import json
+
+    try:
+        written = json.loads((out / DEMO_MARKER).read_text(encoding="utf-8"))["written"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    if not isinstance(written, dict):
+        return {}
+    return {
+        k: v if isinstance(v, str) else None
+        for k, v in written.items()
+        if isinstance(k, str) and _inside(k)
+    }
+
+
+def _inside(rel: str) -> bool:
+    p = PurePosixPath(rel)
+    return bool(rel) and not p.is_absolute() and ".." not in p.parts and "\\" not in rel
+
+
+def _write_marker(out: Path, written: dict[str, str | None]) -> None:
+    from dfaudio.io.files import write_json
+
+    doc = {"writer": "dfaudio demo", "written": dict(sorted(written.items()))}
+    write_json(out / DEMO_MARKER, doc, force=True)
+
+
+def _entries(out: Path) -> list[str]:
+    """What ``out`` holds: its top-level entries, and each entry of ``out/runs`` on its own."""
+    found = []
+    for p in sorted(out.iterdir()):
+        if p.name == DEMO_MARKER:
+            continue
+        if p.name == "runs" and p.is_dir() and not p.is_symlink():
+            found.extend(f"runs/{q.name}" for q in sorted(p.iterdir()))
+        else:
+            found.append(p.name)
+    return found
+
+
+def clear_earlier_demo(out: Path, *, force: bool) -> dict[str, str | None]:
+    """Make ``out`` ready for a demo; returns the marker entries kept (none).
+
+    An empty or missing ``out`` is fine. Otherwise ``force`` is needed, and every entry of ``out``
+    must be one an earlier demo listed in its marker (``table.csv`` unchanged since): then those
+    are deleted. Anything else (your own runs under ``out/runs``, a ``table.csv`` demo did not
+    write, other files) is never deleted: the call refuses and names them.
+
+    Raises
+    ------
+    ParameterError
+        ``out`` is not empty and ``force`` is false, or it holds entries demo did not write.
+    """
+    import shutil
+
+    from dfaudio.exceptions import ParameterError
+    from dfaudio.models.persist import sha256
+
+    if not out.exists():
+        return {}
+    if not out.is_dir():
+        raise ParameterError(f"{out}: not a folder; choose another --out")
+    entries = _entries(out)
+    if not entries and not (out / DEMO_MARKER).exists():
+        return {}
+    if not force:
+        raise ParameterError(
+            f"{out}: already exists and is not empty; pass --force to replace an earlier demo "
+            "there, or choose another --out"
+        )
+    owned = read_demo_marker(out)
+    foreign = []
+    for rel in entries:
+        p = out / rel
+        if rel not in owned:
+            foreign.append(rel)
+        elif owned[rel] is not None and (not p.is_file() or sha256(p) != owned[rel]):
+            foreign.append(f"{rel} (changed since demo wrote it)")
+    if foreign:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise ParameterError(
+            f"{out}: --force replaces only what dfaudio demo wrote there; not deleting "
+            f"{', '.join(foreign[:3])}{more} (move them, or choose another --out)"
+        )
+    for rel in entries:
+        p = out / rel
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+    return {}
 
 
 @click.command(
@@ -29,7 +132,11 @@ Examples:
 )
 @click.option("--out", "out_dir", default="dfaudio-demo", show_default=True,
               type=click.Path(file_okay=False), help="Folder for the table and runs.")  # fmt: skip
-@click.option("--force", is_flag=True, help="Replace an earlier demo in --out.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an earlier demo in --out (only what it wrote; other files are kept).",
+)
 @click.option("-j", "--jobs", type=int, default=2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @handle_errors
@@ -40,14 +147,12 @@ def cli(out_dir: str, force: bool, jobs: int, seed: int) -> None:
     (CC BY-SA 4.0); see dfaudio/data/demo/ATTRIBUTION.md. Each real clip and its fake copy form
     one group, so no utterance is on both sides of a fold.
     """
-    import shutil
     import time
-    from pathlib import Path
 
     from dfaudio.cli.tabulate import format_summary
     from dfaudio.datasets import describe, load_manifest
-    from dfaudio.exceptions import ParameterError
     from dfaudio.features import enable_numba_cache
+    from dfaudio.models.persist import sha256
     from dfaudio.leaderboard import collect, render
     from dfaudio.tables import validate_table
     from dfaudio.tabular import tabulate, write_table
@@ -57,15 +162,10 @@ def cli(out_dir: str, force: bool, jobs: int, seed: int) -> None:
     t0 = time.perf_counter()
     out = Path(out_dir)
     table_path, runs_dir = out / "table.csv", out / "runs"
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise ParameterError(f"{out}: already exists; pass --force to replace it or --out DIR")
-        for p in (table_path, runs_dir):
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
+    written = clear_earlier_demo(out, force=force)
     out.mkdir(parents=True, exist_ok=True)
+    written["table.csv"] = None  # listed before it is written: an interrupted demo still owns it
+    _write_marker(out, written)  # also proves --out is writable before any work
     enable_numba_cache()
 
     data = demo_data_dir()
@@ -76,6 +176,8 @@ def cli(out_dir: str, force: bool, jobs: int, seed: int) -> None:
         click.echo(f"warning: {path}: {reason}: {detail}", err=True)
     table = result.table
     write_table(table, table_path, force=True)
+    written["table.csv"] = sha256(table_path)
+    _write_marker(out, written)
     result.summary.update(output=str(table_path), schema="dfaudio", short_policy="whole")
     click.echo(format_summary(result.summary))
 
@@ -85,10 +187,16 @@ def cli(out_dir: str, force: bool, jobs: int, seed: int) -> None:
     plan = plan_splits(ft.y, groups=ft.groups, cv=cv, seed=seed)
     click.echo(f"[2/3] fit       {len(DEMO_MODELS)} models, {plan.description} [{plan.split_type}]")
     for name in DEMO_MODELS:
-        res = fit_sklearn(
-            ft, model=name, cv=cv, seed=seed, runs_dir=runs_dir, jobs=1, plan=plan,
-            data_name="demo",
-        )  # fmt: skip
+        before = set(runs_dir.iterdir()) if runs_dir.is_dir() else set()
+        try:
+            res = fit_sklearn(
+                ft, model=name, cv=cv, seed=seed, runs_dir=runs_dir, jobs=1, plan=plan,
+                data_name="demo",
+            )  # fmt: skip
+        finally:  # the run folder is demo's even when the fit was interrupted
+            made = (set(runs_dir.iterdir()) if runs_dir.is_dir() else set()) - before
+            written.update({f"runs/{p.name}": None for p in made})
+            _write_marker(out, written)
         m = res.metrics
         click.echo(
             f"  {name:<14} acc {100 * m['accuracy']:6.2f}%  EER {100 * m['eer']:6.2f}%  "
