@@ -134,7 +134,7 @@ def test_simple_ann_cli_end_to_end_and_predict(wavefake: Path, tmp_path: Path, c
     assert metrics["split_type"] == "grouped" and metrics["n_files"]["test"] >= 2
     assert (run_dir / "plots").is_dir()
 
-    from dfaudio.predict import load_predictor
+    from dfaudio.scoring import load_predictor
 
     pred = load_predictor(run_dir)
     res = pred.score_file(str(wavefake / "real" / "LJ001-0001.wav"))
@@ -169,8 +169,9 @@ def test_simple_cnn_on_mfcc_with_given_split(wavefake: Path, tmp_path: Path, cac
     notes: list[str] = []
     res = fit_torch(cfg, runs_dir=tmp_path / "runs", progress=False, log=notes.append)
     warnings = json.loads((res.run_dir / "metrics.json").read_text())["warnings"]
-    assert len(warnings) == 3 and "2 group(s)" in warnings[0] and "train and test" in warnings[0]
-    assert [f"note: {w}" for w in warnings] == [n for n in notes if n.startswith("note: 2 group")]
+    # (real/fake name pairs may merge the two groups into one: 1 or 2 shared groups)
+    assert len(warnings) == 3 and "group(s)" in warnings[0] and "train and test" in warnings[0]
+    assert [f"note: {w}" for w in warnings] == [n for n in notes if "group(s)" in n]
 
 
 @pytest.mark.slow

@@ -22,6 +22,8 @@ TINY = {
     "simple-ann": (1, 8, 12),
     "simple-cnn": (1, 8, 12),
     "lcnn": (1, 16, 20),
+    "lstm": (1, 8, 12),
+    "conv1d-lstm": (1, 8, 12),
     "resnet101": (1, 32, 32),
     "timm:resnet18": (1, 32, 32),
 }

@@ -6,6 +6,7 @@ command runs.
 
 from __future__ import annotations
 
+import re
 import sys
 
 import click
@@ -15,7 +16,7 @@ from dfaudio.features.registry import TIMEFREQ
 
 # Listed here (not imported from the registry) so that ``--help`` never imports torch or timm; a
 # test checks that this tuple equals ``dfaudio.models.torch_zoo.MODELS.names()``.
-MODEL_NAMES = ("simple-ann", "simple-cnn", "lcnn", "resnet101")
+MODEL_NAMES = ("simple-ann", "simple-cnn", "lcnn", "lstm", "conv1d-lstm", "resnet101")
 
 
 def _check_model(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -35,6 +36,8 @@ Examples:
       LA/ASVspoof2019_LA_cm_protocols/ASVspoof2019.LA.cm.train.trn.txt ... --device cuda --amp
   dfaudio fit-deep --model resnet101 --pretrained resnet101.safetensors --data data/
   dfaudio fit-deep --model timm:resnet200d --feature lfcc --feature-param add_deltas=true ...
+  dfaudio fit-deep --model lstm --data data/                  # BiLSTM over 20 MFCCs per frame
+  dfaudio fit-deep --model conv1d-lstm --data data/           # seed Keras model, 40 MFCCs
   dfaudio fit-deep --resume runs/20261125-213000-simple-cnn-mel     # after Ctrl-C
 \b
 Roles: the data's own train/dev/eval split where it has one; otherwise grouped hold-outs
@@ -44,8 +47,9 @@ Early stopping and the kept weights use the dev EER; metrics are on the test/eva
 )
 @click.option("--model", callback=_check_model, metavar="NAME",
               help=f"{' | '.join(MODEL_NAMES)} | timm:<name>.")  # fmt: skip
-@click.option("--feature", type=click.Choice(TIMEFREQ.names()), default="mel", show_default=True,
-              help="Time-frequency feature.")  # fmt: skip
+@click.option("--feature", type=click.Choice(TIMEFREQ.names()), default=None,
+              help="Time-frequency feature [default: mel; mfcc for lstm, 40 MFCCs for "
+                   "conv1d-lstm].")  # fmt: skip
 @click.option("--feature-param", "feature_params", multiple=True, metavar="NAME=VALUE",
               help="Feature parameter, e.g. n_mels=80, add_deltas=true (repeatable).")  # fmt: skip
 @click.option("--data", "inputs", multiple=True, type=click.Path(exists=True),
@@ -74,7 +78,8 @@ Early stopping and the kept weights use the dev EER; metrics are on the test/eva
 @click.option("--pretrained", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Local timm weights (.safetensors / state dict); never fetched.")  # fmt: skip
 @click.option("--freeze", type=int, default=None,
-              help="Freeze the first N parameter tensors [39 with --pretrained].")  # fmt: skip
+              help="Freeze the first N parameter tensors of any model (2 per layer: weight, "
+                   "bias) [39 with --pretrained, else 0].")  # fmt: skip
 @click.option("--max-duration-s", type=float, default=6.0, show_default=True,
               help="Clip length: short clips repeat-padded, long ones cropped.")  # fmt: skip
 @click.option(
@@ -121,9 +126,40 @@ def cli(ctx: click.Context, **opts: object) -> None:
         click.echo(format_result(m))
 
 
+#: DeepConfig / fit_torch parameter names whose errors are shown as flags (``lr`` -> ``--lr``).
+_FLAGS = (
+    "epochs", "batch_size", "patience", "lr", "weight_decay", "class_weight", "device",
+    "test_size", "dev_size", "workers", "freeze", "feature_params", "max_duration_s",
+)  # fmt: skip
+
+
+def flag_names(message: str) -> str:
+    """Library messages name Python parameters; the CLI shows its flags instead.
+
+    ``"lr must be > 0"`` -> ``"--lr must be > 0"``; ``"device='cuda': ..."`` ->
+    ``"--device cuda: ..."``.
+    """
+    for name in _FLAGS:
+        flag = "--" + name.replace("_", "-")
+        message = re.sub(rf"(?<![\w-]){name}='([^']*)'", rf"{flag} \1", message)
+        message = re.sub(rf"(?<![\w-]){name}=(?=\S)", f"{flag} ", message)
+        message = re.sub(rf"(?<![\w-]){name} (must|is|needs)\b", rf"{flag} \1", message)
+    return message
+
+
 def _run(ctx: click.Context, o: dict) -> object:
-    from dfaudio.timefreq import DEFAULT_CACHE_DIR, parse_feature_params
-    from dfaudio.training.fit_torch import DeepConfig, fit_torch, resume_torch
+    from dfaudio.exceptions import ParameterError
+
+    try:
+        return _fit(ctx, o)
+    except ParameterError as exc:
+        raise ParameterError(flag_names(str(exc))) from None
+
+
+def _fit(ctx: click.Context, o: dict) -> object:
+    from dfaudio.deep.cache import DEFAULT_CACHE_DIR
+    from dfaudio.deep.config import DeepConfig, parse_feature_params
+    from dfaudio.training.fit_torch import fit_torch, resume_torch
 
     progress = not o["quiet"]
 

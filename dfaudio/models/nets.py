@@ -4,6 +4,9 @@
   ASVspoof 2019 LA), sized from the input shape instead of hard-coding ``1 x 64 x 188``.
 - :class:`LCNN` is a light CNN with Max-Feature-Map activations followed by a BiLSTM and average
   pooling over time, after the LFCC-LCNN baseline of ASVspoof 2021 (Wang & Yamagishi).
+- :class:`FrameLSTM` reads the tensor as a sequence of frames (``C * F`` values per frame, e.g.
+  20 MFCCs) with a bidirectional LSTM; :class:`Conv1dLSTM` puts a 1-D convolution over time in
+  front of the LSTM, after the seed project's Keras ASVspoof model (Conv1D + LSTM on 40 MFCCs).
 
 The output is a logit with spoof as the positive class: ``p_fake = sigmoid(logit)``; the bona fide
 score used for evaluation is ``-logit`` (see :mod:`dfaudio.labels`). Train with
@@ -183,6 +186,108 @@ class LCNN(nn.Module):
         h = h.flatten(1, 2).transpose(1, 2)  # B, T/16, 32 * F/16
         r, _ = self.lstm(h)
         return self.out((r + h).mean(dim=1)).squeeze(-1)
+
+
+def _frames(x: torch.Tensor) -> torch.Tensor:
+    """``[B, C, F, T] -> [B, T, C * F]``: one feature vector per frame."""
+    return x.flatten(1, 2).transpose(1, 2)
+
+
+class FrameLSTM(nn.Module):
+    """Bidirectional LSTM over frames, mean over time, one linear output.
+
+    Each frame's ``C * F`` values (e.g. 20 MFCCs) are one step of the sequence; the outputs of
+    the last layer are averaged over time (every frame counts, not only the last one) and mapped
+    to one logit.
+
+    Parameters
+    ----------
+    input_shape : (int, int, int)
+        ``(channels, n_feat, n_frames)``.
+    hidden : int
+        LSTM units per direction.
+    num_layers : int
+        Stacked LSTM layers.
+    dropout : float
+        Dropout between LSTM layers and before the output layer.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int] = (1, 20, 188),
+        *,
+        hidden: int = 128,
+        num_layers: int = 2,
+        dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        c, f, t = _check_shape(input_shape)
+        self.input_shape = (c, f, t)
+        self.lstm = nn.LSTM(
+            c * f,
+            hidden,
+            num_layers=num_layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(2 * hidden, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x [B, C, F, T] -> logits [B]``."""
+        r, _ = self.lstm(_frames(x))  # B, T, 2 * hidden
+        return self.out(self.drop(r.mean(dim=1))).squeeze(-1)
+
+
+class Conv1dLSTM(nn.Module):
+    """Conv1D over time + LSTM + dense head, after the seed's Keras ASVspoof model.
+
+    ``conv1d(C*F -> filters, kernel 3, same padding), ReLU, maxpool 2, dropout, LSTM(filters ->
+    hidden), last hidden state, dense(hidden -> 32), ReLU, dropout, dense(32 -> 1)``. The input
+    is meant to be 40 MFCCs per frame (``1 x 40 x T``); any ``(C, F, T)`` with ``T >= 2`` works.
+
+    Parameters
+    ----------
+    input_shape : (int, int, int)
+        ``(channels, n_feat, n_frames)``.
+    filters : int
+        Convolution channels.
+    hidden : int
+        LSTM units.
+    dropout : float
+        Dropout after the pooling and in the head.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int] = (1, 40, 188),
+        *,
+        filters: int = 64,
+        hidden: int = 64,
+        dropout: float = 0.3,
+    ) -> None:
+        super().__init__()
+        c, f, t = _check_shape(input_shape)
+        if t < 2:
+            raise ParameterError(f"Conv1dLSTM needs at least 2 frames, got {t}")
+        self.input_shape = (c, f, t)
+        self.conv = nn.Sequential(
+            nn.Conv1d(c * f, filters, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool1d(2),
+            nn.Dropout(dropout),
+        )
+        self.lstm = nn.LSTM(filters, hidden, batch_first=True)
+        self.head = nn.Sequential(
+            nn.Linear(hidden, 32), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(32, 1)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x [B, C, F, T] -> logits [B]``."""
+        h = self.conv(x.flatten(1, 2))  # B, filters, T // 2
+        _, (h_n, _) = self.lstm(h.transpose(1, 2))
+        return self.head(h_n[-1]).squeeze(-1)
 
 
 class OneLogit(nn.Module):

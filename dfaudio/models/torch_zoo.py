@@ -5,10 +5,21 @@ whose module maps ``x [B, C, F, T]`` to one logit per clip ``[B]`` (spoof = posi
 
 - ``simple-ann``, ``simple-cnn``: the seed architectures (:mod:`dfaudio.models.nets`).
 - ``lcnn``: light CNN + BiLSTM after the ASVspoof 2021 LFCC-LCNN baseline.
+- ``lstm``: a bidirectional LSTM over frames (``fit-deep`` default feature: 20 MFCCs).
+- ``conv1d-lstm``: Conv1D + LSTM after the seed's Keras ASVspoof model (default: 40 MFCCs).
 - ``resnet101``: timm ``resnet101`` with ``in_chans=C`` and ``num_classes=1`` (global average
   pool + one linear output), about 42.5 M parameters; with pretrained weights the first 39
   parameter tensors (the stem, ``layer1`` and the start of ``layer2``) are frozen, as in the seed.
 - ``timm:<name>``: any timm model the same way (the seed's best run was ``timm:resnet200d``).
+
+``freeze=N`` means the same for every family: the first ``N`` parameter tensors, in the model's
+own order (``model.parameters()``: input side first), get ``requires_grad=False`` and are left
+out of the optimizer, so they keep their initial (or pretrained) values. Every parametrised layer
+holds two tensors (weight and bias; an LSTM layer four per direction), so for example
+``simple-ann`` with ``freeze=6`` trains only its output layer, ``simple-cnn`` with ``freeze=4``
+keeps both convolutions fixed and trains the MLP head, and ``lstm``/``conv1d-lstm`` freeze their
+recurrent/convolutional front first. Freezing every tensor is refused (nothing would train).
+Batch-norm running statistics are buffers, not parameters: they still adapt in training mode.
 
 Nothing is ever downloaded: ``pretrained`` must be a local file holding a timm state dict
 (``.safetensors``, or a torch file read with ``weights_only=True``). ImageNet weights with 3 input
@@ -53,7 +64,7 @@ def simple_ann(
     from dfaudio.models.nets import SimpleANN
 
     _no_pretrained("simple-ann", pretrained)
-    return SimpleANN(input_shape)
+    return _frozen(SimpleANN(input_shape), freeze, "simple-ann")
 
 
 @MODELS.register("simple-cnn", help="seed SimpleCNN: 2 x (conv 5x5 + maxpool) -> MLP")
@@ -64,7 +75,7 @@ def simple_cnn(
     from dfaudio.models.nets import SimpleCNN
 
     _no_pretrained("simple-cnn", pretrained)
-    return SimpleCNN(input_shape)
+    return _frozen(SimpleCNN(input_shape), freeze, "simple-cnn")
 
 
 @MODELS.register("lcnn", help="LCNN (max-feature-map) + BiLSTM, after the LFCC-LCNN baseline")
@@ -73,7 +84,33 @@ def lcnn(input_shape: Sequence[int], *, pretrained: Any = None, freeze: int | No
     from dfaudio.models.nets import LCNN
 
     _no_pretrained("lcnn", pretrained)
-    return LCNN(input_shape)
+    return _frozen(LCNN(input_shape), freeze, "lcnn")
+
+
+@MODELS.register("lstm", help="bidirectional LSTM over frames (default feature: 20 MFCCs)")
+def lstm(input_shape: Sequence[int], *, pretrained: Any = None, freeze: int | None = None) -> Any:
+    """2-layer BiLSTM (128 units per direction) over frames, mean over time
+    (see :class:`dfaudio.models.nets.FrameLSTM`)."""
+    from dfaudio.models.nets import FrameLSTM
+
+    _no_pretrained("lstm", pretrained)
+    return _frozen(FrameLSTM(input_shape), freeze, "lstm")
+
+
+@MODELS.register("conv1d-lstm", help="seed Keras ASVspoof model: Conv1D + LSTM (40 MFCCs)")
+def conv1d_lstm(
+    input_shape: Sequence[int], *, pretrained: Any = None, freeze: int | None = None
+) -> Any:
+    """Conv1D over time, LSTM, dense head (see :class:`dfaudio.models.nets.Conv1dLSTM`)."""
+    from dfaudio.models.nets import Conv1dLSTM
+
+    _no_pretrained("conv1d-lstm", pretrained)
+    return _frozen(Conv1dLSTM(input_shape), freeze, "conv1d-lstm")
+
+
+def _frozen(model: Any, freeze: int | None, name: str) -> Any:
+    freeze_first(model, 0 if freeze is None else int(freeze), name=name)
+    return model
 
 
 @MODELS.register("resnet101", help="timm resnet101, in_chans=1, one logit (about 42.5 M params)")
@@ -123,7 +160,7 @@ def timm_model(
     if pretrained:
         load_timm_weights(net, pretrained, in_chans=channels)
     n_freeze = (SEED_FROZEN_TENSORS if pretrained else 0) if freeze is None else int(freeze)
-    freeze_first(net, n_freeze)
+    freeze_first(net, n_freeze, name=f"timm:{name}")
     from dfaudio.models.nets import OneLogit
 
     return OneLogit(net)
@@ -133,14 +170,25 @@ def _no_hub(name: str) -> str:
     return _NO_HUB.format(name=name)
 
 
-def freeze_first(model: Any, n: int) -> int:
-    """Set ``requires_grad=False`` on the first ``n`` parameter tensors; returns how many."""
+def freeze_first(model: Any, n: int, *, name: str = "the model") -> int:
+    """Set ``requires_grad=False`` on the first ``n`` parameter tensors; returns how many.
+
+    Raises
+    ------
+    ParameterError
+        If ``n`` is negative or would freeze every parameter tensor.
+    """
     if n < 0:
         raise ParameterError(f"freeze must be >= 0, got {n}")
     params = list(model.parameters())
+    if n >= len(params) > 0:
+        raise ParameterError(
+            f"freeze={n} would freeze all {len(params)} parameter tensors of {name}; "
+            f"use at most {len(params) - 1}"
+        )
     for p in params[:n]:
         p.requires_grad = False
-    return min(n, len(params))
+    return n
 
 
 def read_state_dict(path: str | Path) -> dict[str, Any]:

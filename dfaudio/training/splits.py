@@ -216,3 +216,172 @@ def _check_both_classes(plan: SplitPlan, y: np.ndarray) -> None:
                 raise ParameterError(
                     f"fold {i + 1}: the {name} part has a single class; use fewer folds"
                 )
+
+
+# --------------------------------------------------------------------------- deep runs: roles
+
+#: The three roles of a deep run: fit on train, select the epoch on dev, report on test.
+ROLES = ("train", "dev", "test")
+
+
+@dataclass
+class RolePlan:
+    """Train / dev / test role of every file of a deep run.
+
+    Attributes
+    ----------
+    roles : np.ndarray [shape=(n,)] of {"train", "dev", "test"}
+    split_type : {"given", "grouped"}
+    description : str
+        One line for people, with the counts of each role.
+    eval_name : str
+        What the test files are called ("eval", "test", "dev").
+    warnings : list of str
+        Roles that share groups (speakers/recordings): see :func:`shared_group_warnings`.
+    """
+
+    roles: np.ndarray
+    split_type: str
+    description: str
+    eval_name: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def plan_roles(
+    y: np.ndarray,
+    *,
+    groups: np.ndarray,
+    splits: np.ndarray | None = None,
+    test_size: float = 0.2,
+    dev_size: float = 0.2,
+    seed: int = 0,
+) -> RolePlan:
+    """Train / dev / test roles for a deep run (one file per row).
+
+    The data's own split is used where it has one (``train``; ``dev``; ``eval`` or ``test``). A
+    missing test part is a grouped hold-out of ``test_size``, a missing dev part a grouped
+    hold-out of ``dev_size`` of the remaining training files, so one recording or speaker never
+    straddles two roles unless the data's own split puts it there (then ``warnings`` says so).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Integer labels (bonafide 0, spoof 1).
+    groups : np.ndarray [shape=(n,)]
+        Recording/speaker group of each file.
+    splits : np.ndarray [shape=(n,)], optional
+        The data's own split names (any case).
+    test_size, dev_size : float
+        Hold-out fractions in (0, 1).
+    seed : int
+
+    Returns
+    -------
+    RolePlan
+
+    Raises
+    ------
+    ParameterError
+        Too few groups per class for a hold-out, or no test files.
+
+    Examples
+    --------
+    >>> y = np.array([0, 1] * 10)
+    >>> plan = plan_roles(y, groups=np.arange(20), test_size=0.2, dev_size=0.25)
+    >>> [int((plan.roles == r).sum()) for r in ROLES]
+    [12, 4, 4]
+    """
+    y = np.asarray(y)
+    groups = np.asarray(groups).astype(str)
+    n = len(y)
+    for name, size in (("test_size", test_size), ("dev_size", dev_size)):
+        if not 0.0 < size < 1.0:
+            raise ParameterError(f"{name} must be in (0, 1), got {size}")
+    roles = np.full(n, "", dtype=object)
+    given = (
+        np.full(n, "", dtype=object)
+        if splits is None
+        else np.char.lower(np.asarray(splits).astype(str)).astype(object)
+    )
+    parts: list[str] = []
+    if (given == "train").any():
+        roles[given == "train"] = "train"
+        eval_name = "eval" if (given == "eval").any() else "test"
+        has_test = (given == eval_name).any()
+        has_dev = (given == "dev").any()
+        if has_test:
+            roles[given == eval_name] = "test"
+            parts.append(f"given {eval_name}")
+        if has_dev and has_test:
+            roles[given == "dev"] = "dev"
+            parts.append("given dev")
+        elif has_dev:  # train + dev only: dev is the test set, dev for early stopping is carved
+            roles[given == "dev"] = "test"
+            eval_name = "dev"
+            parts.append("given dev as test")
+        split_type = "given"
+    else:
+        tr, te = grouped_holdout(y, groups, test_size, seed=seed, what="test")
+        roles[tr] = "train"
+        roles[te] = "test"
+        parts.append(f"grouped test hold-out ({len(te)} files)")
+        split_type, eval_name = "grouped", "test"
+    if not (roles == "dev").any():
+        tr_idx = np.flatnonzero(roles == "train")
+        _, dev = grouped_holdout(y[tr_idx], groups[tr_idx], dev_size, seed=seed + 1, what="dev")
+        roles[tr_idx[dev]] = "dev"
+        parts.append(f"grouped dev hold-out ({len(dev)} files) from train")
+    if not (roles == "test").any():
+        raise ParameterError("no test files: the data needs an eval/test split or more files")
+    counts = ", ".join(f"{r} {int((roles == r).sum())}" for r in ROLES)
+    return RolePlan(
+        roles=roles,
+        split_type=split_type,
+        description=f"{'; '.join(parts)} ({counts})",
+        eval_name=eval_name,
+        warnings=shared_group_warnings(groups, roles),
+    )
+
+
+def grouped_holdout(
+    y: np.ndarray, groups: np.ndarray, size: float, *, seed: int, what: str = "test"
+) -> tuple[np.ndarray, np.ndarray]:
+    """One stratified group hold-out of about ``size`` (fewer folds when groups are scarce).
+
+    Returns
+    -------
+    keep, held_out : np.ndarray of int
+        Row indices.
+    """
+    classes = np.unique(y)
+    per_class = min(len(np.unique(groups[y == c])) for c in classes) if len(classes) == 2 else 0
+    k, flip = holdout_folds(size)
+    k = min(k, per_class)
+    if k < 2:
+        raise ParameterError(
+            f"too few recordings per class for a grouped {what} hold-out ({per_class}); "
+            "add data or give a split (CSV 'split' column, ASVspoof protocols)"
+        )
+    try:
+        test_size = (k - 1) / k if flip else 1.0 / k
+        plan = plan_splits(y, groups=groups, test_size=test_size, split_by="group", seed=seed)
+    except ValueError as exc:  # sklearn's own checks
+        raise ParameterError(f"cannot make a grouped {what} hold-out: {exc}") from None
+    return plan.folds[0]
+
+
+def shared_group_warnings(groups: np.ndarray, roles: np.ndarray) -> list[str]:
+    """A note for every pair of roles that share a group (speaker/recording).
+
+    Grouped hold-outs never do; a split given by the data (a CSV ``split`` column, protocols)
+    can, and then its dev/test figures are not speaker- or recording-independent.
+    """
+    out = []
+    for a, b in (("train", "test"), ("train", "dev"), ("dev", "test")):
+        shared = shared_between(groups, np.flatnonzero(roles == a), np.flatnonzero(roles == b))
+        if shared:
+            out.append(
+                f"{len(shared)} group(s) (speakers/recordings) are in both {a} and {b} "
+                f"(e.g. {shared[0]}): the split is not speaker-independent"
+            )
+    return out
