@@ -232,3 +232,88 @@ def test_skops_allow_list_matches_every_zoo_model(tmp_path: Path, name: str) -> 
     assert not missing, f"add to SKOPS_ALLOWED[{name!r}]: {missing}"
     back = load_sklearn(tmp_path)
     np.testing.assert_array_equal(back.predict(X), est.predict(X))
+
+
+# ============================================================ 2. lost or silently wrong work
+# ---- demo --force replaces only what demo wrote
+
+
+def _fake_earlier_demo(out: Path) -> None:
+    """What an earlier demo leaves: table.csv, runs/<run>, and the marker listing them."""
+    from dfaudio.cli.demo import DEMO_MARKER
+    from dfaudio.models.persist import sha256
+
+    (out / "runs" / "20260101-000000-lda-demo").mkdir(parents=True)
+    (out / "runs" / "20260101-000000-lda-demo" / "metrics.json").write_text("{}")
+    (out / "table.csv").write_text("a,b\n1,2\n")
+    written = {"table.csv": sha256(out / "table.csv"), "runs/20260101-000000-lda-demo": None}
+    (out / DEMO_MARKER).write_text(json.dumps({"written": written}))
+
+
+@pytest.mark.parametrize(
+    ("user_file", "named"),
+    [
+        ("runs/my-own-run/metrics.json", "runs/my-own-run"),
+        ("notes.txt", "notes.txt"),
+        ("table.csv", "table.csv (changed since demo wrote it)"),
+    ],
+)
+def test_demo_force_never_deletes_user_files(tmp_path: Path, user_file: str, named: str) -> None:
+    out = tmp_path / "demo"
+    _fake_earlier_demo(out)
+    (out / user_file).parent.mkdir(parents=True, exist_ok=True)
+    (out / user_file).write_text("mine")
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    line = _one_error_line(_invoke(["demo", "--out", str(out), "--force"]))
+    assert "replaces only what dfaudio demo wrote" in line and named in line
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
+    assert (out / user_file).read_text() == "mine"
+
+
+def test_demo_force_without_marker_refuses(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    (out / "runs" / "precious").mkdir(parents=True)
+    (out / "table.csv").write_text("my table")
+    line = _one_error_line(_invoke(["demo", "--out", str(out), "--force"]))
+    assert "table.csv" in line and "runs/precious" in line
+    assert (out / "table.csv").read_text() == "my table" and (out / "runs" / "precious").is_dir()
+
+
+def test_hostile_demo_marker_cannot_point_outside(tmp_path: Path) -> None:
+    from dfaudio.cli.demo import DEMO_MARKER, clear_earlier_demo
+    from dfaudio.exceptions import ParameterError
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "link").symlink_to(victim)
+    marker = {"written": {"../victim.txt": None, "/etc/passwd": None, "link": None}}
+    (out / DEMO_MARKER).write_text(json.dumps(marker))
+    clear_earlier_demo(out, force=True)  # 'link' is demo's: the link goes, not its target
+    assert victim.read_text() == "keep" and not (out / "link").exists()
+    (out / "other").symlink_to(victim)
+    with pytest.raises(ParameterError, match="not deleting other"):
+        clear_earlier_demo(out, force=True)
+    assert victim.read_text() == "keep"
+
+
+@pytest.mark.slow
+def test_demo_force_replaces_its_own_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dfaudio.cli.demo as demo
+
+    monkeypatch.setattr(demo, "DEMO_MODELS", ("lda",))  # one fast model is enough here
+    out = tmp_path / "demo"
+    first = _invoke(["demo", "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    marker = json.loads((out / demo.DEMO_MARKER).read_text())["written"]
+    (run1,) = [k for k in marker if k.startswith("runs/")]
+    assert (out / run1 / "metrics.json").is_file() and marker["table.csv"]
+    second = _invoke(["demo", "--out", str(out), "--force"])
+    assert second.exit_code == 0, second.output
+    marker2 = json.loads((out / demo.DEMO_MARKER).read_text())["written"]
+    runs = sorted(p.name for p in (out / "runs").iterdir())
+    assert [k for k in marker2 if k.startswith("runs/")] == [f"runs/{r}" for r in runs]
+    assert len(runs) == 1  # the first run was replaced, not kept beside the new one
