@@ -1,9 +1,21 @@
-"""Reading and validating feature tables (dfaudio's schema or the original DEEP-VOICE CSV)."""
+"""Reading and validating feature tables (dfaudio's schema or the original DEEP-VOICE CSV).
+
+A table's feature columns are the 26 DEEP-VOICE names and/or columns under the prefix of a
+registered feature set (``ss_``, ``egemaps_``, ``compare_``, ``rsz_``, ``ssl_``; see
+:mod:`dfaudio.features.sets`). Which sets a table holds, with their versions and parameters, and
+the window it was cut with, are recorded by ``tabulate`` as the table's *feature metadata*
+(:data:`TABLE_META_KEY`): in the Parquet schema metadata for ``.parquet`` tables (pandas
+``DataFrame.attrs``), in a JSON sidecar ``<table>.features.json`` (:func:`sidecar_path`) next to
+a CSV table. A table without metadata (the DEEP-VOICE CSV, older tables) is described by its
+columns, with default parameters.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +38,12 @@ class FeatureTable:
     features : list of str
     source : str
         The file it came from.
+    feature_sets : list of dict
+        The sets the columns come from (``name``, ``spec``, ``version``, ``prefix``, ``params``;
+        see :meth:`dfaudio.features.sets.SetSpec.record`); inferred from the column names, with
+        ``"inferred": True``, when the table has no feature metadata.
+    window : float, "whole" or None
+        The window the table was cut with, when its metadata says.
     """
 
     X: np.ndarray
@@ -33,6 +51,13 @@ class FeatureTable:
     meta: pd.DataFrame
     features: list[str]
     source: str
+    feature_sets: list[dict[str, Any]] = field(default_factory=list)
+    window: float | str | None = None
+
+    @property
+    def feature_set_names(self) -> str:
+        """The sets as one label for runs and leaderboards, e.g. ``deep-voice+egemaps``."""
+        return "+".join(str(s.get("spec", s["name"])) for s in self.feature_sets) or "?"
 
     @property
     def has_provenance(self) -> bool:
@@ -72,31 +97,173 @@ class FeatureTable:
 
 
 def read_table(path: str | Path) -> FeatureTable:
-    """Read and validate a feature table.
+    """Read and validate a feature table (CSV, or Parquet when the name ends in ``.parquet``).
 
-    Accepts dfaudio tables (26 features + ``label`` + provenance) and the original DEEP-VOICE
-    ``DATASET-balanced.csv`` (26 features + ``LABEL`` REAL/FAKE).
+    Accepts dfaudio tables (feature columns of one or more feature sets + ``label`` + provenance)
+    and the original DEEP-VOICE ``DATASET-balanced.csv`` (26 features + ``LABEL`` REAL/FAKE). The
+    feature metadata (Parquet metadata or the CSV's sidecar) is read when present.
 
     Raises
     ------
     DataError
         One line naming the file and the problem: missing, extra or non-numeric columns, NaN or
-        infinite values, unknown labels, or a single class.
+        infinite values, unknown labels, a single class, or metadata that does not match the
+        columns.
     """
+    from dfaudio.io.tables import read_frame
+
     p = Path(path)
-    if not p.is_file():
-        raise DataError("table not found", p)
+    df = read_frame(p)
+    return validate_table(df, source=str(p), info=read_table_meta(p, df))
+
+
+#: Key of the feature metadata (Parquet: ``DataFrame.attrs[TABLE_META_KEY]``).
+TABLE_META_KEY = "dfaudio"
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """The JSON sidecar that holds a CSV table's feature metadata: ``<table>.features.json``."""
+    p = Path(path)
+    return p.with_name(p.name + ".features.json")
+
+
+def table_meta(
+    feature_sets: list[dict[str, Any]],
+    *,
+    window: float | str,
+    short: str | None = None,
+    sr: int | None = None,
+    n_columns: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Build the feature metadata ``tabulate`` records with a table.
+
+    Parameters
+    ----------
+    feature_sets : list of dict
+        :meth:`dfaudio.features.sets.SetSpec.record` of each set, in column order.
+    window : float or "whole"
+        Window length in seconds, or ``"whole"`` (one row per file).
+    short : str, optional
+        The short-clip policy.
+    sr : int, optional
+        The resampling rate asked for (``None``: native rates; the ``sr`` column says).
+    n_columns : dict, optional
+        Set spec -> number of columns.
+    """
+    sets = []
+    for rec in feature_sets:
+        r = dict(rec)
+        if n_columns and r.get("spec") in n_columns:
+            r["n_columns"] = int(n_columns[r["spec"]])
+        sets.append(r)
+    return {"format": 1, "feature_sets": sets, "window": window, "short": short, "sr": sr}
+
+
+def write_table_meta(path: str | Path, info: dict[str, Any], *, force: bool = False) -> Path:
+    """Write a CSV table's sidecar atomically (refuses to overwrite without ``force``)."""
+    from dfaudio.io.files import atomic_path
+
+    side = sidecar_path(path)
+    with atomic_path(side, force=force) as tmp:
+        Path(tmp).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    return side
+
+
+def read_table_meta(path: str | Path, df: pd.DataFrame | None = None) -> dict[str, Any] | None:
+    """The feature metadata of a table: Parquet attrs, else the CSV sidecar, else ``None``.
+
+    Raises
+    ------
+    DataError
+        A sidecar that is not valid JSON.
+    """
+    if df is not None and isinstance(df.attrs.get(TABLE_META_KEY), dict):
+        return dict(df.attrs[TABLE_META_KEY])
+    side = sidecar_path(path)
+    if not side.is_file():
+        return None
     try:
-        df = pd.read_csv(p, low_memory=False)
-    except pd.errors.EmptyDataError:
-        raise DataError("table is empty", p) from None
-    except Exception as exc:
-        raise DataError(f"cannot parse CSV: {' '.join(str(exc).split())}", p) from None
-    return validate_table(df, source=str(p))
+        info = json.loads(side.read_text())
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read the feature metadata: {exc}", side) from None
+    if not isinstance(info, dict) or not isinstance(info.get("feature_sets"), list):
+        raise DataError("feature metadata without a 'feature_sets' list", side)
+    return info
 
 
-def validate_table(df: pd.DataFrame, *, source: str = "<table>") -> FeatureTable:
-    """Validate an in-memory table (see :func:`read_table`)."""
+def _feature_columns(cols: list[str], source: str) -> list[str]:
+    """The feature columns of a table, in table order (every other column is known)."""
+    from dfaudio.features.sets import prefixes
+
+    known = set(PROVENANCE) | {LABEL, DEEP_VOICE_LABEL}
+    pre = tuple(prefixes())
+    dv = set(DEEP_VOICE_FEATURES)
+    feats = [c for c in cols if c in dv or (c.startswith(pre) and c not in known)]
+    extra = [c for c in cols if c not in known and c not in feats]
+    if extra:
+        raise DataError(
+            f"unexpected column(s): {', '.join(extra[:5])}; a table holds feature columns (the "
+            f"26 DEEP-VOICE names or names starting {', '.join(pre)}), a label and provenance "
+            "columns (file, window, start_s, group, split ...)",
+            source,
+        )
+    if dv & set(cols) or not feats:
+        missing = [c for c in DEEP_VOICE_FEATURES if c not in cols]
+        if missing:
+            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+            raise DataError(f"missing feature column(s): {shown}", source)
+        # the 26 DEEP-VOICE columns always come first, in their canonical order
+        feats = [*DEEP_VOICE_FEATURES, *(c for c in feats if c not in dv)]
+    return feats
+
+
+def _sets_of(feats: list[str], info: dict[str, Any] | None, source: str) -> list[dict[str, Any]]:
+    """The feature sets behind ``feats``: from the metadata (checked), else from the names."""
+    from dfaudio.features.sets import get, prefixes
+
+    dv = set(DEEP_VOICE_FEATURES)
+    by_prefix = prefixes()
+
+    def owner(col: str) -> str:
+        if col in dv:
+            return "deep-voice"
+        return next(n for p, n in by_prefix.items() if col.startswith(p))
+
+    counts: dict[str, int] = {}
+    for c in feats:
+        counts[owner(c)] = counts.get(owner(c), 0) + 1
+    if info is None:
+        out = []
+        for name in counts:
+            e = get(name)
+            spec = "ssl:?" if name == "ssl" else name
+            out.append({"name": name, "spec": spec, "version": e.version, "prefix": e.prefix,
+                        "params": None, "inferred": True})  # fmt: skip
+        return out
+    sets = [dict(r) for r in info["feature_sets"]]
+    recorded = {str(r.get("name")) for r in sets}
+    if recorded != set(counts):
+        raise DataError(
+            f"the feature metadata lists set(s) {', '.join(sorted(recorded))} but the columns "
+            f"belong to {', '.join(sorted(counts)) or 'none'}; re-create the table or remove "
+            f"{sidecar_path(source).name}",
+            source,
+        )
+    for r in sets:
+        n = r.get("n_columns")
+        if n is not None and int(n) != counts[str(r["name"])]:
+            raise DataError(
+                f"feature set {r.get('spec', r['name'])!r} should have {n} columns, the table "
+                f"has {counts[str(r['name'])]}",
+                source,
+            )
+    return sets
+
+
+def validate_table(
+    df: pd.DataFrame, *, source: str = "<table>", info: dict[str, Any] | None = None
+) -> FeatureTable:
+    """Validate an in-memory table (see :func:`read_table`); ``info`` is its feature metadata."""
     cols = [str(c).strip() for c in df.columns]
     df = df.set_axis(cols, axis=1)
     if len(df) == 0:
@@ -104,19 +271,8 @@ def validate_table(df: pd.DataFrame, *, source: str = "<table>") -> FeatureTable
     label_col = LABEL if LABEL in cols else DEEP_VOICE_LABEL if DEEP_VOICE_LABEL in cols else None
     if label_col is None:
         raise DataError(f"no label column (expected '{LABEL}' or '{DEEP_VOICE_LABEL}')", source)
-    missing = [c for c in DEEP_VOICE_FEATURES if c not in cols]
-    if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise DataError(f"missing feature column(s): {shown}", source)
-    known = set(DEEP_VOICE_FEATURES) | set(PROVENANCE) | {LABEL, DEEP_VOICE_LABEL}
-    extra = [c for c in cols if c not in known]
-    if extra:
-        raise DataError(
-            f"unexpected column(s): {', '.join(extra[:5])}; a table holds the 26 DEEP-VOICE "
-            "features, a label and provenance columns (file, window, start_s, group, split ...)",
-            source,
-        )
-    feats = list(DEEP_VOICE_FEATURES)
+    feats = _feature_columns(cols, source)
+    sets = _sets_of(feats, info, source)
     block = df[feats]
     non_numeric = [c for c in feats if not pd.api.types.is_numeric_dtype(block[c])]
     if non_numeric:
@@ -145,4 +301,7 @@ def validate_table(df: pd.DataFrame, *, source: str = "<table>") -> FeatureTable
         only = "bonafide" if y[0] == 0 else "spoof"
         raise DataError(f"only one class ({only}) in the table; need bona fide and spoof", source)
     meta = df[[c for c in PROVENANCE if c in cols]].reset_index(drop=True)
-    return FeatureTable(X=X, y=y, meta=meta, features=feats, source=source)
+    window = None if info is None else info.get("window")
+    return FeatureTable(
+        X=X, y=y, meta=meta, features=feats, source=source, feature_sets=sets, window=window
+    )

@@ -7,6 +7,58 @@ import click
 from dfaudio.cli.common import LAYOUTS, echo_json, handle_errors, parse_label_map_option
 
 
+class FeatureSetsType(click.ParamType):
+    """``NAME[,NAME...]`` checked against the feature-set registry (imports no heavy library)."""
+
+    name = "NAME[,NAME...]"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None):
+        from dfaudio.exceptions import ParameterError
+        from dfaudio.features.sets import parse_feature_sets
+
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse_feature_sets(value)
+        except ParameterError as exc:
+            self.fail(str(exc), param, ctx)
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str):
+        from click.shell_completion import CompletionItem
+
+        from dfaudio.features.sets import names
+
+        return [CompletionItem(n) for n in names() if n.startswith(incomplete)]
+
+
+class WindowType(click.ParamType):
+    """Seconds (a positive number) or ``whole``."""
+
+    name = "SECONDS|whole"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None):
+        if value == "whole" or isinstance(value, float):
+            return value
+        try:
+            sec = float(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is neither a number of seconds nor 'whole'", param, ctx)
+        if not sec > 0:
+            self.fail(f"{value!r} must be a positive number of seconds", param, ctx)
+        return sec
+
+
+def _feature_help() -> str:
+    from dfaudio.features.sets import names
+
+    return (
+        "Feature sets, comma-separated, side by side in the table: "
+        + ", ".join(names())
+        + ". ssl:MODEL is a local folder or a hub id; LAYER an index or 'mean' (default). "
+        "See README 'Feature sets'."
+    )
+
+
 @click.command(
     "tabulate",
     epilog="""\b
@@ -17,6 +69,8 @@ Examples:
   dfaudio tabulate list.csv -o t.csv --sr 16000       # CSV list: path,label[,group][,split]
   dfaudio tabulate data/ -o t.csv --scheduler tcp://10.0.0.5:8786   # on a Dask cluster
   dfaudio tabulate LA/ -o la.parquet                  # Parquet: smaller, exact, faster to read
+  dfaudio tabulate data/ -o t.csv --features deep-voice,spectral-stats,egemaps
+  dfaudio tabulate LA/ -o la.parquet --window whole --features ssl:facebook/wav2vec2-base:6
 """,
 )
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
@@ -39,8 +93,12 @@ Examples:
               help="dfaudio: 26 features + label + provenance; deep-voice: exactly the 27 "
                    "columns of DATASET-balanced.csv.")  # fmt: skip
 @click.option("--sr", type=int, default=None, help="Resample to this rate (default: native).")
-@click.option("--window", "window_s", type=float, default=1.0, show_default=True,
-              help="Block length in seconds.")  # fmt: skip
+@click.option("--features", "feature_sets", type=FeatureSetsType(), default="deep-voice",
+              show_default=True, help=_feature_help())  # fmt: skip
+@click.option("--window", "--window-s", "window_s", type=WindowType(), default="1.0",
+              show_default=True,
+              help="Block length in seconds, or 'whole': one row per file (utterance corpora "
+                   "such as ASVspoof).")  # fmt: skip
 @click.option("--short", type=click.Choice(["whole", "pad", "skip"]), default="whole",
               show_default=True,
               help="Clips shorter than one block: one row over the whole clip, zero-padded to "
@@ -82,7 +140,8 @@ def cli(
     pair_groups: bool,
     schema: str,
     sr: int | None,
-    window_s: float,
+    feature_sets: list,
+    window_s: float | str,
     short: str,
     balance: str,
     seed: int,
@@ -100,11 +159,18 @@ def cli(
     files are reported in one line each and skipped; the rest of the table is kept.
     """
     from dfaudio.datasets import describe, load_manifest
+    from dfaudio.exceptions import ParameterError
     from dfaudio.features import enable_numba_cache
-    from dfaudio.io.tables import check_table_path
+    from dfaudio.io.files import check_writable
+    from dfaudio.io.tables import check_table_path, table_format
+    from dfaudio.tables import sidecar_path
     from dfaudio.tabular import balance_undersample, tabulate, to_schema, write_table
 
     check_table_path(output, force=force)
+    if table_format(output) == "csv":  # the feature metadata goes into a JSON sidecar
+        check_writable(sidecar_path(output), force=force)
+    if schema == "deep-voice" and [f.spec for f in feature_sets] != ["deep-voice"]:
+        raise ParameterError("--schema deep-voice holds only the deep-voice features (--features)")
     enable_numba_cache()
     manifest = load_manifest(
         list(inputs), layout=layout, label_map=parse_label_map_option(label_map),
@@ -118,7 +184,8 @@ def cli(
             click.echo(f"warning: {path}: {reason}: {detail}", err=True)
 
     result = tabulate(
-        manifest, sr=sr, window_s=window_s, short=short, jobs=jobs, backend=backend,
+        manifest, sr=sr, window_s=window_s, short=short, feature_sets=feature_sets, jobs=jobs,
+        backend=backend,
         scheduler=scheduler, progress=not quiet and not as_json, on_failure=warn,
     )  # fmt: skip
     summary = result.summary
@@ -130,7 +197,7 @@ def cli(
     if balance == "undersample":
         table = balance_undersample(table, seed=seed)
         summary["windows_after_balance"] = len(table)
-    write_table(to_schema(table, schema), output, force=force)
+    write_table(to_schema(table, schema), output, force=force, info=result.info)
     summary["output"] = output
     summary["schema"] = schema
     summary["short_policy"] = short
@@ -146,6 +213,8 @@ def format_summary(s: dict) -> str:
     """Human summary of a tabulate run."""
     lines = [
         f"wrote {s['output']} ({s['schema']} schema)",
+        f"  features   {', '.join(s['feature_sets'])} ({s['n_features']} columns; window "
+        f"{s['window'] if s['window'] == 'whole' else format(s['window'], 'g') + ' s'})",
         f"  files      {s['files_ok']} of {s['files']} used, {s['files_failed']} failed",
         f"  windows    {s['windows']} ({s['windows_bonafide']} bonafide / "
         f"{s['windows_spoof']} spoof)",
