@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     from dfaudio.cli.demo import demo_data_dir
     from dfaudio.features.summary import deep_voice_features
     from dfaudio.io.audio import load, resample
-    from dfaudio.predict import load_predictor
+    from dfaudio.scoring import load_predictor
 
     y, sr0 = load(Path(demo_data_dir()) / "real" / "LJ001-0001.wav")
     head = f"{'model':<14}{'sr':>7}  {'features ms p50/p99 (cpu p50)':<32}"

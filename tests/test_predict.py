@@ -79,7 +79,7 @@ def test_fit_writes_plots_and_sample_rates(runs: dict[str, Path]) -> None:
 
 
 def test_score_file_unseen_audio(runs: dict[str, Path], shared_data: Path) -> None:
-    from dfaudio.predict import load_predictor
+    from dfaudio.scoring import load_predictor
 
     for model, run in runs.items():
         pred = load_predictor(run)
@@ -103,7 +103,7 @@ def test_score_file_unseen_audio(runs: dict[str, Path], shared_data: Path) -> No
 
 def test_score_file_unreadable_raises_audio_error(runs: dict[str, Path], tmp_path: Path) -> None:
     from dfaudio.exceptions import AudioError
-    from dfaudio.predict import load_predictor
+    from dfaudio.scoring import load_predictor
 
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF not really a wav file")
@@ -114,7 +114,7 @@ def test_score_file_unreadable_raises_audio_error(runs: dict[str, Path], tmp_pat
 
 def test_load_predictor_errors(tmp_path: Path) -> None:
     from dfaudio.exceptions import DataError
-    from dfaudio.predict import load_predictor
+    from dfaudio.scoring import load_predictor
 
     with pytest.raises(DataError, match="not found"):
         load_predictor(tmp_path / "nope")
@@ -123,7 +123,7 @@ def test_load_predictor_errors(tmp_path: Path) -> None:
 
 
 def test_infer_label() -> None:
-    from dfaudio.predict import infer_label
+    from dfaudio.scoring import infer_label
 
     assert infer_label("data/real/a.wav") == "bonafide"
     assert infer_label("data/FAKE/x/a.wav") == "spoof"
@@ -266,7 +266,8 @@ def test_stream_raw_pcm(runs: dict[str, Path], shared_data: Path) -> None:
     import io
 
     from dfaudio.io.audio import load
-    from dfaudio.predict import load_predictor, read_stream
+    from dfaudio.io.stream import read_stream
+    from dfaudio.scoring import load_predictor
 
     y, sr = load(shared_data / UNSEEN_REAL)
     pcm = np.round(y * 32768).astype("<i2").tobytes()  # the FLAC is 16-bit: exact
@@ -311,7 +312,7 @@ def test_predict_uses_the_training_tables_window(tmp_path: Path, shared_data: Pa
     # a model fitted on 0.5 s windows used to score new audio in 1 s windows (silently wrong)
     from dfaudio.cli.demo import DEMO_GROUP_REGEX, demo_data_dir
     from dfaudio.datasets import load_manifest
-    from dfaudio.predict import load_predictor
+    from dfaudio.scoring import load_predictor
     from dfaudio.tables import read_table
     from dfaudio.tabular import tabulate, write_table
     from dfaudio.training.fit_sklearn import fit_sklearn
@@ -331,7 +332,7 @@ def test_predict_resamples_to_the_training_feature_rate(tmp_path: Path, shared_d
     """A table built with ``tabulate --sr 16000`` records sr; predict then scores new audio at
     16 kHz by default, so the same file gives the same windows as in training."""
     from dfaudio.datasets import load_manifest
-    from dfaudio.predict import load_predictor
+    from dfaudio.scoring import load_predictor
     from dfaudio.tables import validate_table
     from dfaudio.tabular import tabulate
     from dfaudio.training.fit_sklearn import fit_sklearn

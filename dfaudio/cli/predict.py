@@ -133,7 +133,7 @@ def cli(
     """
     from dfaudio.exceptions import ParameterError
     from dfaudio.io.files import check_writable
-    from dfaudio.predict import load_predictor
+    from dfaudio.scoring import load_predictor
 
     if stream:
         if len(audio) != 1:
@@ -176,7 +176,7 @@ def _run_files(
     sr: int | None,
 ) -> None:
     from dfaudio.exceptions import AudioError
-    from dfaudio.predict import find_audio, infer_label
+    from dfaudio.scoring import find_audio, infer_label
 
     files = find_audio(audio)
     if not files:
@@ -257,7 +257,8 @@ def _run_stream(
 ) -> None:
     import json
 
-    from dfaudio.predict import read_stream, stream_summary
+    from dfaudio.io.stream import read_stream
+    from dfaudio.scoring import stream_summary
 
     sr, blocks = read_stream(
         source,

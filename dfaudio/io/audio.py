@@ -46,6 +46,34 @@ def info(path: str | Path) -> tuple[int, int, int]:
     return int(i.samplerate), int(i.frames), int(i.channels)
 
 
+def probe_sample_rates(
+    files: Iterable[str | Path], *, base: str | Path | None = None, max_files: int = 500
+) -> list[int] | None:
+    """Distinct sample rates of audio files, from their headers only.
+
+    Paths are tried as given, then relative to ``base``; at most ``max_files`` distinct files
+    are read. Returns ``None`` when no file can be found (a table whose ``file`` column is
+    relative to a folder that is gone). Never raises: a run records what it can find.
+
+    Examples
+    --------
+    >>> probe_sample_rates(["no/such/file.wav"]) is None
+    True
+    """
+    import soundfile as sf
+
+    rates: set[int] = set()
+    for f in list(dict.fromkeys(str(x) for x in files))[:max_files]:
+        for cand in (Path(f), Path(base) / f if base is not None else None):
+            if cand is not None and cand.is_file():
+                try:
+                    rates.add(int(sf.info(str(cand)).samplerate))
+                except Exception:
+                    pass
+                break
+    return sorted(rates) or None
+
+
 def load(
     path: str | Path,
     *,
