@@ -1,8 +1,8 @@
-"""Evaluation plots in run directories and the self-contained HTML report (``compare --html``).
+"""The self-contained HTML report (``compare --html``).
 
-Every run directory gets ``plots/`` (DET, ROC, per-class score histogram, confusion matrix from
-:func:`dfaudio.plots.save_plots`) over its held-out scores; for K-fold runs these are the pooled
-held-out scores of all folds.
+Every run directory has ``plots/`` (DET, ROC, per-class score histogram, confusion matrix of its
+held-out scores, drawn by the run writer, :mod:`dfaudio.runs.writer`); the report embeds them, or
+draws them from ``scores.csv`` for a run that has none.
 
 :func:`write_html_report` writes **one** HTML file: the leaderboard table, a legend (score
 direction, split types) and, per run, its details and plots embedded as base64 PNG. It loads
@@ -22,11 +22,9 @@ from typing import Any
 import pandas as pd
 
 from dfaudio.io.files import check_writable, write_text
+from dfaudio.runs.store import PLOT_DIR
 
-__all__ = ["PLOT_DIR", "SPLIT_TYPES", "render_html", "save_run_plots", "write_html_report"]
-
-#: Sub-folder of a run directory that holds its PNG plots.
-PLOT_DIR = "plots"
+__all__ = ["SPLIT_TYPES", "render_html", "write_html_report"]
 
 #: What each split type means (shown in the report legend).
 SPLIT_TYPES: dict[str, str] = {
@@ -47,44 +45,6 @@ _PLOT_CAPTIONS = {
 
 
 # ---------------------------------------------------------------------------------- run plots
-
-
-def save_run_plots(
-    run_dir: str | Path, scores_df: pd.DataFrame, *, threshold: float | None = None, title: str = ""
-) -> dict[str, Any]:
-    """Write the evaluation plots of a run into ``run_dir/plots``; never raises.
-
-    Parameters
-    ----------
-    run_dir : path
-    scores_df : pd.DataFrame
-        Held-out scores with ``label`` and ``score`` columns (``scores.csv``); for K-fold runs the
-        pooled folds.
-    threshold : float, optional
-        Hard-decision threshold (default as :func:`dfaudio.evaluation.summarize`: 0 on log-odds).
-    title : str
-        Added to every figure title.
-
-    Returns
-    -------
-    dict
-        ``{"dir": "plots", "files": [...]}``, or ``{"error": "..."}`` when plotting failed (the
-        run is written anyway).
-    """
-    try:
-        from dfaudio.plots import save_plots
-
-        files = save_plots(
-            Path(run_dir) / PLOT_DIR,
-            scores_df["label"].to_numpy(),
-            scores_df["score"].to_numpy(),
-            threshold=threshold,
-            title=title,
-            force=True,
-        )
-        return {"dir": PLOT_DIR, "files": [p.name for p in files]}
-    except Exception as exc:
-        return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
 
 
 def _plot_files(run_dir: Path, tmp: Path) -> tuple[list[Path], str | None]:
@@ -161,7 +121,7 @@ def _pct(x: Any, digits: int = 2) -> str:
 
 
 def _leaderboard_table(df: pd.DataFrame) -> str:
-    from dfaudio.leaderboard import display_frame
+    from dfaudio.runs.leaderboard import display_frame
 
     disp = display_frame(df)
     head = "".join(f"<th scope='col'>{_e(c)}</th>" for c in disp.columns)
@@ -278,7 +238,7 @@ def render_html(df: pd.DataFrame, *, title: str = "dfaudio leaderboard") -> str:
     Parameters
     ----------
     df : pd.DataFrame
-        From :func:`dfaudio.leaderboard.collect` (possibly filtered); needs ``run_dir``.
+        From :func:`dfaudio.runs.leaderboard.collect` (possibly filtered); needs ``run_dir``.
     """
     from dfaudio import __version__
     from dfaudio.runs import now
@@ -305,7 +265,7 @@ def write_html_report(df: pd.DataFrame, path: str | Path, *, force: bool = False
     Parameters
     ----------
     df : pd.DataFrame
-        From :func:`dfaudio.leaderboard.collect`.
+        From :func:`dfaudio.runs.leaderboard.collect`.
     path : str or Path
         Output file; an existing file is replaced only with ``force``.
     force : bool

@@ -30,8 +30,7 @@ def _write_run(
     base: Path, name: str, *, model: str, split_type: str, plots: bool, seed: int
 ) -> Path:
     from dfaudio.labels import SCORE_DIRECTION
-    from dfaudio.report import save_run_plots
-    from dfaudio.runs import RunWriter, new_run_dir
+    from dfaudio.runs import RunWriter, new_run_dir, save_run_plots
 
     rng = np.random.default_rng(seed)
     labels = np.array(["bonafide"] * 30 + ["spoof"] * 30)
@@ -109,7 +108,7 @@ def _parse(text: str) -> _Collect:
 
 
 def test_save_run_plots_never_raises(tmp_path: Path) -> None:
-    from dfaudio.report import save_run_plots
+    from dfaudio.runs import save_run_plots
 
     bad = pd.DataFrame({"label": ["bonafide", "bonafide"], "score": [0.1, 0.2]})  # one class
     out = save_run_plots(tmp_path, bad)
@@ -124,8 +123,8 @@ def test_save_run_plots_never_raises(tmp_path: Path) -> None:
 
 
 def test_report_structure(runs_dir: Path, tmp_path: Path) -> None:
-    from dfaudio.leaderboard import collect
     from dfaudio.report import write_html_report
+    from dfaudio.runs.leaderboard import collect
 
     df = collect(runs_dir)
     out = write_html_report(df, tmp_path / "r.html")
@@ -158,8 +157,8 @@ def test_report_structure(runs_dir: Path, tmp_path: Path) -> None:
 
 def test_report_empty_and_force(tmp_path: Path) -> None:
     from dfaudio.exceptions import ParameterError
-    from dfaudio.leaderboard import collect
     from dfaudio.report import write_html_report
+    from dfaudio.runs.leaderboard import collect
 
     df = collect(tmp_path)
     path = write_html_report(df, tmp_path / "empty.html")
@@ -196,8 +195,8 @@ def test_check_dom_flags_problems() -> None:
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
 def test_report_renders_in_headless_chromium(runs_dir: Path, tmp_path: Path) -> None:
-    from dfaudio.leaderboard import collect
     from dfaudio.report import write_html_report
+    from dfaudio.runs.leaderboard import collect
 
     check = _checker()
     report = write_html_report(collect(runs_dir), tmp_path / "report.html")

@@ -11,9 +11,9 @@ import pytest
 
 from dfaudio.datasets import load_manifest
 from dfaudio.exceptions import DataError, ParameterError
-from dfaudio.leaderboard import collect, render
 from dfaudio.models.persist import load_sklearn
 from dfaudio.runs import SCORE_COLUMNS, environment, iter_runs, load_json, new_run_dir, slug
+from dfaudio.runs.leaderboard import collect, render
 from dfaudio.schema import DEEP_VOICE_FEATURES
 from dfaudio.tables import FeatureTable, read_table
 from dfaudio.tabular import tabulate, write_table
@@ -66,17 +66,57 @@ def test_cv_metrics_are_fractions_with_folds_and_pooled(cv_run, demo_table) -> N
     m = cv_run.metrics
     assert (m["kind"], m["model"], m["split_type"], m["n_folds"]) == ("sklearn", "logreg",
                                                                       "grouped", 3)  # fmt: skip
+    assert m["metrics_schema"] == 2
     assert m["n_rows"] == len(demo_table.y) == m["n_test_rows"]
-    for key in ("accuracy", "balanced_accuracy", "eer", "roc_auc", "f1", "eer_pooled"):
+    for key in ("accuracy", "balanced_accuracy", "eer", "roc_auc", "f1", "eer_fold_mean"):
         assert 0.0 <= m[key] <= 1.0, key
     assert len(m["folds"]) == 3
-    assert m["eer"] == pytest.approx(np.mean([f["eer"] for f in m["folds"]]))
-    assert m["eer_std"] == pytest.approx(np.std([f["eer"] for f in m["folds"]], ddof=1))
-    assert m["pooled"]["eer"] == m["eer_pooled"]
+    # the headline is the pooled held-out value; the fold mean and std sit beside it
+    assert m["eer"] == m["pooled"]["eer"] and m["accuracy"] == m["pooled"]["accuracy"]
+    assert m["eer_fold_mean"] == pytest.approx(np.mean([f["eer"] for f in m["folds"]]))
+    assert m["eer_fold_std"] == pytest.approx(np.std([f["eer"] for f in m["folds"]], ddof=1))
+    assert m["eer_threshold"] == m["pooled"]["eer_threshold"]
+    assert m["n_bonafide"] + m["n_spoof"] == m["n_test_rows"]
     assert "higher score = more bona fide" in m["score_direction"]
     lo, hi = m["eer_ci95"]
-    assert 0.0 <= lo <= m["eer_pooled"] <= hi <= 1.0
+    assert 0.0 <= lo <= m["eer"] <= hi <= 1.0
+    assert m["bootstrap"]["unit"] == "group" and m["bootstrap"]["n_units"] == 5
     assert m["clip_level"]["n_clips"] == 10
+
+
+def test_pooled_metrics_recompute_from_scores_csv(cv_run) -> None:
+    """metrics.json agrees with its own scores.csv: pooled EER and the per-fold EERs."""
+    from dfaudio.evaluation import summarize
+
+    scores = pd.read_csv(cv_run.run_dir / "scores.csv")
+    m = cv_run.metrics
+    assert summarize(scores["label"], scores["score"])["eer"] == pytest.approx(m["eer"], abs=1e-6)
+    per_fold = [summarize(p["label"], p["score"])["eer"] for _, p in scores.groupby("fold")]
+    assert per_fold == pytest.approx([f["eer"] for f in m["folds"]], abs=1e-6)
+
+
+def test_model_json_schema(cv_run) -> None:
+    info = json.loads((cv_run.run_dir / "model.json").read_text(encoding="utf-8"))
+    assert info["kind"] == "sklearn" and info["model"] == "logreg" and info["writer"] == "dfaudio"
+    assert info["file"] == "model.skops" and info["format"] == "skops"
+    assert info["trained_on"] == "all rows" and "bona fide score" in info["output"]
+    from dfaudio.models.persist import sha256
+
+    assert info["sha256"] == sha256(cv_run.run_dir / "model.skops")
+
+
+def test_fit_in_memory_writes_nothing(demo_table, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    res = fit_sklearn(demo_table, model="lda", cv=3, seed=0, runs_dir=None)
+    assert res.run_dir is None and list(tmp_path.iterdir()) == []
+    assert res.metrics["n_folds"] == 3 and 0.0 <= res.metrics["eer"] <= 1.0
+    assert len(res.scores) == len(demo_table.y)
+    # the in-memory model is the refit on all rows
+    from dfaudio.models.sklearn_zoo import make_model
+
+    ref = make_model("lda", seed=0).fit(demo_table.X, demo_table.y)
+    np.testing.assert_allclose(res.model.predict_proba(demo_table.X),
+                               ref.predict_proba(demo_table.X))  # fmt: skip
 
 
 def test_scores_csv(cv_run, demo_table) -> None:

@@ -49,7 +49,7 @@ def cli(
     from pathlib import Path
 
     from dfaudio.exceptions import DataError
-    from dfaudio.leaderboard import collect, render
+    from dfaudio.runs.leaderboard import collect, render
 
     if not Path(runs_dir).exists():
         raise DataError("no such runs directory (train a model first, e.g. dfaudio demo)", runs_dir)

@@ -153,7 +153,7 @@ def cli(out_dir: str, force: bool, jobs: int, seed: int) -> None:
     from dfaudio.datasets import describe, load_manifest
     from dfaudio.features import enable_numba_cache
     from dfaudio.models.persist import sha256
-    from dfaudio.leaderboard import collect, render
+    from dfaudio.runs.leaderboard import collect, render
     from dfaudio.tables import validate_table
     from dfaudio.tabular import tabulate, write_table
     from dfaudio.training.fit_sklearn import fit_sklearn

@@ -1,4 +1,4 @@
-"""The run directory: one format for every trained model, classical or deep.
+"""Where runs live and how their files are named, found and read back.
 
 ::
 
@@ -10,8 +10,8 @@
         model.*           the fitted model (model.skops, model.ubj or model.safetensors)
         environment.json  library versions, platform, command line, seed
 
-``metrics.json`` is written last, so a directory without it is an unfinished run; the leaderboard
-reads ``metrics.json`` files only.
+``metrics.json`` is written last (by :class:`dfaudio.runs.writer.RunWriter`), so a directory
+without it is an unfinished run; the leaderboard reads ``metrics.json`` files only.
 """
 
 from __future__ import annotations
@@ -26,15 +26,34 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from dfaudio.exceptions import DataError
-from dfaudio.io.files import atomic_path, write_json
+
+__all__ = [
+    "CONFIG",
+    "ENVIRONMENT",
+    "METRICS",
+    "MODEL_INFO",
+    "PLOT_DIR",
+    "SCORES",
+    "SCORE_COLUMNS",
+    "environment",
+    "iter_runs",
+    "load_config",
+    "load_json",
+    "load_metrics",
+    "new_run_dir",
+    "now",
+    "slug",
+]
 
 CONFIG = "config.json"
 METRICS = "metrics.json"
 SCORES = "scores.csv"
 ENVIRONMENT = "environment.json"
+#: How to rebuild the model (:class:`dfaudio.runs.record.ModelInfo`).
+MODEL_INFO = "model.json"
+#: Sub-folder of a run directory that holds its PNG plots.
+PLOT_DIR = "plots"
 SCORE_COLUMNS = ("file", "window", "group", "label", "score", "p_fake", "fold")
 _VERSIONED = (
     "numpy", "scipy", "pandas", "sklearn", "xgboost", "librosa", "torch", "timm", "soundfile",
@@ -43,7 +62,13 @@ _VERSIONED = (
 
 
 def slug(text: str) -> str:
-    """File-system friendly name part."""
+    """File-system friendly name part.
+
+    Examples
+    --------
+    >>> slug("xgboost / deep voice"), slug("///")
+    ('xgboost-deep-voice', 'run')
+    """
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:60] or "run"
 
 
@@ -88,38 +113,6 @@ def _version(mod: str) -> str:
         return str(sys.modules[mod].__version__) if mod in sys.modules else "?"
     except AttributeError:
         return "?"
-
-
-class RunWriter:
-    """Writes the files of one run directory (each atomically).
-
-    Parameters
-    ----------
-    path : Path
-        An existing, empty run directory (see :func:`new_run_dir`).
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-
-    def config(self, cfg: dict[str, Any]) -> None:
-        """Write ``config.json``."""
-        write_json(self.path / CONFIG, cfg, force=True)
-
-    def scores(self, df: pd.DataFrame) -> None:
-        """Write ``scores.csv`` (columns in :data:`SCORE_COLUMNS` order, extras after)."""
-        cols = [c for c in SCORE_COLUMNS if c in df.columns]
-        cols += [c for c in df.columns if c not in cols]
-        with atomic_path(self.path / SCORES, force=True) as tmp:
-            df[cols].to_csv(tmp, index=False, float_format="%.6g")
-
-    def environment(self, *, seed: int | None) -> None:
-        """Write ``environment.json``."""
-        write_json(self.path / ENVIRONMENT, environment(seed=seed), force=True)
-
-    def metrics(self, metrics: dict[str, Any]) -> None:
-        """Write ``metrics.json`` (last: it marks the run as finished)."""
-        write_json(self.path / METRICS, metrics, force=True)
 
 
 def load_json(path: str | Path) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from dfaudio.exceptions import DataError, ParameterError
-from dfaudio.runs import iter_runs, load_metrics
+from dfaudio.runs.store import iter_runs, load_metrics
 
 #: Printed under the terminal table.
 LEGEND = (

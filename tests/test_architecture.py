@@ -1,0 +1,210 @@
+"""The import graph of dfaudio: no cycles, and imports flow one way (DESIGN.md section 2).
+
+Every ``import`` in every module counts, including those inside functions (lazy imports are how a
+circle hides: ``predict`` -> ``fit_sklearn`` -> ``predict`` ran only at call time). Layers, lowest
+first; a module may import its own layer or lower ones, never a higher one::
+
+    cli -> report, scoring, training, generalization -> runs, deep, tabular, synth
+        -> models, metrics, evaluation, features, datasets, tables, plots -> io
+        -> labels, registry, exceptions
+
+plus two rules within a layer: training and scoring never import each other (both depend only
+downward), and nothing but the command line imports the report.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parents[1] / "dfaudio"
+
+#: Top-level part of a module name -> layer (higher may import lower, never the reverse).
+LAYERS: dict[str, int] = {
+    "dfaudio": 0,  # the package itself: a lazy facade (strings only) over the layers below
+    "dfaudio.exceptions": 0,
+    "dfaudio.labels": 0,
+    "dfaudio.registry": 0,
+    "dfaudio.schema": 0,
+    "dfaudio.io": 1,
+    "dfaudio.models": 2,
+    "dfaudio.metrics": 2,
+    "dfaudio.evaluation": 2,
+    "dfaudio.features": 2,
+    "dfaudio.datasets": 2,
+    "dfaudio.tables": 2,
+    "dfaudio.plots": 2,
+    "dfaudio.runs": 3,
+    "dfaudio.deep": 3,
+    "dfaudio.tabular": 3,
+    "dfaudio.timefreq": 3,
+    "dfaudio.synth": 3,
+    "dfaudio.training": 4,
+    "dfaudio.scoring": 4,
+    "dfaudio.report": 4,
+    "dfaudio.generalization": 4,  # cross-corpus matrix and shortcut audit: orchestrates training
+    "dfaudio.cli": 5,
+    "dfaudio.__main__": 5,
+}
+
+#: (importer prefix, imported prefix) pairs that are forbidden even within a layer.
+FORBIDDEN = (
+    ("dfaudio.training", "dfaudio.scoring"),
+    ("dfaudio.scoring", "dfaudio.training"),
+)
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(PKG.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES = {module_name(p): p for p in sorted(PKG.rglob("*.py"))}
+
+
+def _resolve(importer: str, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    is_pkg = MODULES[importer].name == "__init__.py"
+    base = importer.split(".")
+    base = base if is_pkg else base[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join([*base, *([node.module] if node.module else [])])
+
+
+def imports_of(name: str) -> Iterator[tuple[str, int]]:
+    """dfaudio modules imported anywhere in module ``name`` (with line numbers)."""
+    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "dfaudio":
+                    yield _known(alias.name), node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            mod = _resolve(name, node)
+            if mod.split(".")[0] != "dfaudio":
+                continue
+            for alias in node.names:
+                sub = f"{mod}.{alias.name}"
+                yield (sub if sub in MODULES else _known(mod)), node.lineno
+
+
+def _known(mod: str) -> str:
+    while mod not in MODULES and "." in mod:
+        mod = mod.rsplit(".", 1)[0]
+    return mod
+
+
+def _under(mod: str, prefix: str) -> bool:
+    return mod == prefix or mod.startswith(prefix + ".")
+
+
+def layer(mod: str) -> int | None:
+    for prefix in sorted(LAYERS, key=len, reverse=True):
+        if mod == prefix or (prefix != "dfaudio" and mod.startswith(prefix + ".")):
+            return LAYERS[prefix]
+    return None
+
+
+GRAPH = {m: sorted({t for t, _ in imports_of(m) if t != m}) for m in MODULES}
+
+
+def test_every_module_has_a_layer() -> None:
+    missing = sorted(m for m in MODULES if layer(m) is None)
+    assert not missing, f"give these modules a layer in tests/test_architecture.py: {missing}"
+
+
+def test_no_upward_imports() -> None:
+    bad = []
+    for m in MODULES:
+        for target, line in imports_of(m):
+            lm, lt = layer(m), layer(target)
+            if lm is not None and lt is not None and lt > lm:
+                bad.append(f"{MODULES[m].relative_to(PKG.parent)}:{line} {m} imports {target}")
+            for a, b in FORBIDDEN:
+                if _under(m, a) and _under(target, b):
+                    bad.append(f"{MODULES[m].relative_to(PKG.parent)}:{line} {m} imports {target}")
+    assert not bad, "imports against the layering:\n" + "\n".join(bad)
+
+
+def test_only_the_cli_imports_cli_and_report() -> None:
+    bad = [
+        f"{m} imports {t}"
+        for m in MODULES
+        for t, _ in imports_of(m)
+        if (t.startswith("dfaudio.cli") or t == "dfaudio.report")
+        and not (m.startswith("dfaudio.cli") or m in ("dfaudio.__main__", "dfaudio.report"))
+    ]
+    assert not bad, bad
+
+
+def cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.get(v, []):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_import_cycles() -> None:
+    assert cycles(GRAPH) == []
+
+
+def test_cycle_finder_finds_a_planted_circle() -> None:
+    """The check itself: the old predict <-> fit_sklearn circle is found."""
+    planted = {**GRAPH, "dfaudio.training.fit_sklearn": [*GRAPH["dfaudio.training.fit_sklearn"],
+                                                         "dfaudio.scoring.sklearn"]}  # fmt: skip
+    planted["dfaudio.scoring.sklearn"] = [*planted["dfaudio.scoring.sklearn"],
+                                          "dfaudio.training.fit_sklearn"]  # fmt: skip
+    assert any("dfaudio.training.fit_sklearn" in c for c in cycles(planted))
+
+
+@pytest.mark.parametrize(
+    ("importer", "source", "expected"),
+    [
+        ("dfaudio.runs.writer", "from dfaudio.runs.store import now", "dfaudio.runs.store"),
+        ("dfaudio.runs.writer", "from dfaudio import evaluation", "dfaudio.evaluation"),
+        ("dfaudio.runs", "from .record import FitResult", "dfaudio.runs.record"),
+        ("dfaudio.runs.writer", "from . import store", "dfaudio.runs.store"),
+        ("dfaudio.cli.main", "from dfaudio import __version__", "dfaudio"),
+    ],
+)
+def test_import_resolution(importer: str, source: str, expected: str, monkeypatch) -> None:
+    node = ast.parse(source).body[0]
+    assert isinstance(node, ast.ImportFrom)
+    mod = _resolve(importer, node)
+    sub = f"{mod}.{node.names[0].name}"
+    assert (sub if sub in MODULES else _known(mod)) == expected
