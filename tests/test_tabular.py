@@ -14,7 +14,7 @@ from dfaudio.datasets import load_manifest
 from dfaudio.exceptions import ParameterError
 from dfaudio.features.summary import deep_voice_features
 from dfaudio.io.audio import load
-from dfaudio.schema import DEEP_VOICE_FEATURES
+from dfaudio.schema import DEEP_VOICE_FEATURES, FILE_FACTS
 from dfaudio.tabular import (
     balance_undersample,
     features_for_file,
@@ -100,7 +100,9 @@ def test_rows_equal_features_of_each_block(tone_result, tone_dir: Path) -> None:
 
 def test_provenance_columns_exact(tone_result) -> None:
     cols = list(tone_result.table.columns)
-    assert cols == [*FEATS, "label", "file", "window", "start_s", "duration_s", "sr", "group"]
+    assert cols == [
+        *FEATS, "label", "file", "window", "start_s", "duration_s", "sr", "group", *FILE_FACTS
+    ]
     assert set(tone_result.table["sr"]) == {SR}
     assert set(tone_result.table["label"]) == {"bonafide", "spoof"}
     assert tone_result.table["window"].dtype.kind == "i"
@@ -113,7 +115,8 @@ def test_asvspoof_rows_carry_split_and_attack(shared_data: Path) -> None:
     res = tabulate(m, progress=False)
     t = res.table
     assert list(t.columns) == [*FEATS, "label", "file", "window", "start_s", "duration_s",
-                               "sr", "group", "split", "attack", "speaker"]  # fmt: skip
+                               "sr", "group", "split", "attack", "speaker",
+                               *FILE_FACTS]  # fmt: skip
     # 42260 and 26594 samples at 16 kHz -> 2 + 1 windows
     assert t.groupby("file", sort=False).size().tolist() == [2, 1]
     assert t["attack"].tolist() == ["-", "-", "A15"]

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("dfaudio.cli.predict", "Score new audio with a trained run."),
     "compare": ("dfaudio.cli.compare", "One leaderboard over every run."),
     "demo": ("dfaudio.cli.demo", "Bundled audio -> table -> models -> leaderboard."),
+    "audit": ("dfaudio.cli.audit", "Shortcut audit: can silence, level or codec alone separate?"),
     "synth": ("dfaudio.cli.synth", "Bona fide audio -> spoofed copies (copy synthesis) + list."),
 }
 
