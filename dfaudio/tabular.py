@@ -17,7 +17,7 @@ cluster with ``backend="dask"``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ import pandas as pd
 
 from dfaudio.exceptions import AudioError, ParameterError
 from dfaudio.generalization.audit import add_file_facts
+from dfaudio.features.sets import SetSpec
 from dfaudio.labels import DEEP_VOICE_LABELS
 from dfaudio.schema import DEEP_VOICE_FEATURES, DEEP_VOICE_LABEL, LABEL, PROVENANCE, SCHEMAS
 
@@ -58,14 +59,17 @@ class TabulateResult:
     table: pd.DataFrame
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    #: Feature metadata (sets, versions, parameters, window) to store with the table.
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 def features_for_file(
     record: dict[str, str],
     *,
     sr: int | None = None,
-    window_s: float = 1.0,
+    window_s: float | str = 1.0,
     short: str = "whole",
+    feature_sets: Sequence[SetSpec] | None = None,
 ) -> FileResult:
     """Per-block features of one manifest row; never raises for bad audio.
 
@@ -75,16 +79,22 @@ def features_for_file(
         A manifest row (``path``, ``label``, ``group`` and optional metadata).
     sr : int, optional
         Resample to this rate; ``None`` keeps the native rate.
-    window_s : float
-        Block length in seconds.
+    window_s : float or "whole"
+        Block length in seconds, or ``"whole"``: one row over the whole file (which is then read
+        into memory at once).
     short : {"whole", "pad", "skip"}
         Policy for clips shorter than one block (see module docstring).
+    feature_sets : sequence of SetSpec, optional
+        The feature sets, side by side (default: ``deep-voice`` alone, through the exact
+        streaming fast path).
     """
+    from dfaudio.features.sets import all_columns, compute_stream, parse_feature_sets
     from dfaudio.features.summary import block_length, deep_voice_features_blocks
     from dfaudio.io.audio import SILENCE_PEAK, info, iter_blocks
 
     path = record["path"]
     res = FileResult(path=path)
+    specs = list(feature_sets) if feature_sets else parse_feature_sets(None)
     try:
         out_sr = int(sr) if sr else info(path)[0]
         stats = {"total": 0, "peak": 0.0}
@@ -98,38 +108,56 @@ def features_for_file(
                 stats["peak"] = max(stats["peak"], float(np.max(np.abs(chunk), initial=0.0)))
                 yield chunk
 
-        policy = "whole" if short == "skip" else short  # skip is reported below, not dropped
-        try:
-            X = deep_voice_features_blocks(checked(), out_sr, window_s=window_s, short=policy)
-        except ParameterError:
-            if stats["total"] == 0:
-                raise AudioError(path, "empty", "no samples") from None
-            raise
-        total, win = stats["total"], block_length(out_sr, window_s)
-        if stats["peak"] < SILENCE_PEAK:
-            raise AudioError(path, "silent", "all samples are (near) zero")
-        durations = [window_s] * len(X)
-        if total < win:
-            dur = total / out_sr
-            if short == "skip":
-                raise AudioError(
-                    path, "too short", f"{dur:.3f} s is shorter than one {window_s:g} s window"
-                )
-            if dur < MIN_CLIP_S:
-                raise AudioError(
-                    path, "too short", f"{dur:.3f} s is shorter than the {MIN_CLIP_S:g} s minimum"
-                )
-            durations = [window_s if short == "pad" else dur]
-            res.short = True
+        if window_s == "whole":
+            X, durations, starts = _whole_file(path, checked, stats, specs, out_sr)
+            res.seconds = stats["total"] / out_sr
         else:
-            res.tail_s = (total % win) / out_sr
-        starts = np.arange(len(X)) * win
-        res.seconds = total / out_sr
-        rows = pd.DataFrame(X, columns=list(DEEP_VOICE_FEATURES))
+            policy = "whole" if short == "skip" else short  # skip is reported below, not dropped
+            try:
+                if [s.spec for s in specs] == ["deep-voice"] and specs[0].params == {
+                    "n_fft": 2048, "hop_length": 512,
+                }:  # fmt: skip
+                    X = deep_voice_features_blocks(
+                        checked(), out_sr, window_s=window_s, short=policy
+                    )
+                else:
+                    X = compute_stream(specs, checked(), out_sr, window_s=window_s, short=policy)
+            except ParameterError:
+                if stats["total"] == 0:
+                    raise AudioError(path, "empty", "no samples") from None
+                raise
+            total, win = stats["total"], block_length(out_sr, window_s)
+            if stats["peak"] < SILENCE_PEAK:
+                raise AudioError(path, "silent", "all samples are (near) zero")
+            durations = [window_s] * len(X)
+            if total < win:
+                dur = total / out_sr
+                if short == "skip":
+                    raise AudioError(
+                        path, "too short", f"{dur:.3f} s is shorter than one {window_s:g} s window"
+                    )
+                if dur < MIN_CLIP_S:
+                    raise AudioError(
+                        path,
+                        "too short",
+                        f"{dur:.3f} s is shorter than the {MIN_CLIP_S:g} s minimum",
+                    )
+                durations = [window_s if short == "pad" else dur]
+                res.short = True
+            else:
+                res.tail_s = (total % win) / out_sr
+            starts = np.arange(len(X)) * win / out_sr
+            res.seconds = total / out_sr
+        cols = all_columns(specs)
+        bad = ~np.isfinite(X)
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            raise AudioError(path, "unreadable", f"feature {cols[c]!r} is not finite in window {r}")
+        rows = pd.DataFrame(X, columns=cols)
         rows[LABEL] = record["label"]
         rows["file"] = path
         rows["window"] = np.arange(len(rows))
-        rows["start_s"] = np.asarray(starts, dtype=np.float64) / out_sr
+        rows["start_s"] = np.asarray(starts, dtype=np.float64)
         rows["duration_s"] = durations
         rows["sr"] = out_sr
         for col in _META_COLUMNS:
@@ -144,12 +172,52 @@ def features_for_file(
     return res
 
 
+def _whole_file(
+    path: str, checked: Any, stats: dict[str, Any], specs: Sequence[SetSpec], sr: int
+) -> tuple[np.ndarray, list[float], list[float]]:
+    """One row over a whole file (``window_s="whole"``): rows, durations, starts."""
+    from dfaudio.features.sets import compute_many
+    from dfaudio.io.audio import SILENCE_PEAK
+
+    pieces = list(checked())
+    if stats["total"] == 0:
+        raise AudioError(path, "empty", "no samples")
+    if stats["peak"] < SILENCE_PEAK:
+        raise AudioError(path, "silent", "all samples are (near) zero")
+    dur = stats["total"] / sr
+    if dur < MIN_CLIP_S:
+        raise AudioError(
+            path, "too short", f"{dur:.3f} s is shorter than the {MIN_CLIP_S:g} s minimum"
+        )
+    y = np.concatenate([np.asarray(p, dtype=np.float32).reshape(-1) for p in pieces])
+    return compute_many(specs, y, sr, window_s=None), [dur], [0.0]
+
+
+def check_feature_sets(specs: Sequence[SetSpec]) -> list[str]:
+    """Check that every set can run here (library installed, model loadable); its columns.
+
+    Each set is run once on half a second of noise at 16 kHz, so a missing extra, an unknown
+    model or a bad parameter fails before any file is read, in one line.
+
+    Raises
+    ------
+    ParameterError
+    """
+    from dfaudio.features.sets import all_columns, compute_many
+
+    cols = all_columns(specs)
+    noise = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1
+    compute_many(specs, noise, 16000, window_s=None)
+    return cols
+
+
 def tabulate(
     manifest: pd.DataFrame,
     *,
     sr: int | None = None,
-    window_s: float = 1.0,
+    window_s: float | str = 1.0,
     short: str = "whole",
+    feature_sets: str | Sequence[str] | Sequence[SetSpec] | None = None,
     jobs: int = 1,
     backend: str = "loky",
     scheduler: str | None = None,
@@ -164,6 +232,9 @@ def tabulate(
         From :func:`dfaudio.datasets.load_manifest`.
     sr, window_s, short
         See :func:`features_for_file`.
+    feature_sets : str or sequence, optional
+        ``"NAME[,NAME...]"``, a list of names or of :class:`~dfaudio.features.sets.SetSpec`
+        (default ``deep-voice``); see :mod:`dfaudio.features.sets`.
     jobs : int
         Parallel workers over files (``-1``: all cores).
     backend : {"loky", "dask"}
@@ -177,23 +248,54 @@ def tabulate(
     Returns
     -------
     TabulateResult
-        ``table`` rows are in manifest order, then window order.
+        ``table`` rows are in manifest order, then window order; ``info`` is the feature
+        metadata to store with it (:func:`dfaudio.tables.table_meta`).
     """
+    from dfaudio.features.sets import parse_feature_sets
+    from dfaudio.tables import table_meta
+
     if short not in SHORT_POLICIES:
         raise ParameterError(f"short-clip policy must be one of {SHORT_POLICIES}, got {short!r}")
     if backend not in BACKENDS:
         raise ParameterError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if window_s <= 0:
-        raise ParameterError(f"window must be positive, got {window_s}")
+    if isinstance(window_s, str):
+        if window_s != "whole":
+            raise ParameterError(f"window_s must be seconds or 'whole', got {window_s!r}")
+    elif not window_s > 0:
+        raise ParameterError(f"window_s must be positive, got {window_s}")
+    if feature_sets is None or isinstance(feature_sets, str):
+        specs = parse_feature_sets(feature_sets)
+    elif all(isinstance(f, SetSpec) for f in feature_sets):
+        specs = list(feature_sets)  # type: ignore[arg-type]
+    else:
+        specs = parse_feature_sets([str(f) for f in feature_sets])
+    columns = check_feature_sets(specs)
     if scheduler is not None:
         backend = "dask"
     records = manifest.to_dict("records")
-    kwargs = {"sr": sr, "window_s": window_s, "short": short}
+    kwargs = {"sr": sr, "window_s": window_s, "short": short, "feature_sets": specs}
     if backend == "dask":
         results = _run_dask(records, kwargs, jobs=jobs, scheduler=scheduler, progress=progress)
     else:
         results = _run_joblib(records, kwargs, jobs=jobs, progress=progress, on_failure=on_failure)
-    return _assemble(results, manifest, on_failure=on_failure if backend == "dask" else None)
+    out = _assemble(
+        results, manifest, on_failure=on_failure if backend == "dask" else None, columns=columns
+    )
+    out.info = table_meta(
+        [sp.record() for sp in specs], window=window_s, short=short, sr=sr,
+        n_columns={sp.spec: len(columns_of(sp)) for sp in specs},
+    )  # fmt: skip
+    out.summary["feature_sets"] = [sp.spec for sp in specs]
+    out.summary["n_features"] = len(columns)
+    out.summary["window"] = window_s
+    return out
+
+
+def columns_of(spec: SetSpec) -> list[str]:
+    """Column names of one feature set (see :func:`dfaudio.features.sets.columns`)."""
+    from dfaudio.features.sets import columns
+
+    return columns(spec)
 
 
 def _progress(it: Iterable[FileResult], total: int, enabled: bool) -> Iterable[FileResult]:
@@ -273,7 +375,11 @@ def _run_dask(
 
 
 def _assemble(
-    results: list[FileResult], manifest: pd.DataFrame, *, on_failure: Any = None
+    results: list[FileResult],
+    manifest: pd.DataFrame,
+    *,
+    on_failure: Any = None,
+    columns: Sequence[str] = DEEP_VOICE_FEATURES,
 ) -> TabulateResult:
     frames = [r.rows for r in results if r.rows is not None]
     failures = [(r.path, *r.failure) for r in results if r.failure]
@@ -283,8 +389,8 @@ def _assemble(
     if frames:
         table = pd.concat(frames, ignore_index=True)
     else:
-        table = pd.DataFrame(columns=[*DEEP_VOICE_FEATURES, LABEL, "file", "window", "start_s"])
-    ordered = [*DEEP_VOICE_FEATURES, LABEL] + [c for c in PROVENANCE if c in table.columns]
+        table = pd.DataFrame(columns=[*columns, LABEL, "file", "window", "start_s"])
+    ordered = [*columns, LABEL] + [c for c in PROVENANCE if c in table.columns]
     table = table[ordered]
     ok = [r for r in results if r.rows is not None]
     by_label = table[LABEL].value_counts() if len(table) else pd.Series(dtype=int)
@@ -327,16 +433,44 @@ def to_schema(table: pd.DataFrame, schema: str) -> pd.DataFrame:
         raise ParameterError(f"schema must be one of {SCHEMAS}, got {schema!r}")
     if schema == "dfaudio":
         return table
+    others = [c for c in table.columns if c not in DEEP_VOICE_FEATURES]
+    others = [c for c in others if c != LABEL and c not in PROVENANCE]
+    if others or not set(DEEP_VOICE_FEATURES) <= set(table.columns):
+        raise ParameterError(
+            "schema 'deep-voice' holds exactly the 26 DEEP-VOICE features; use schema 'dfaudio' "
+            "for other feature sets"
+        )
     out = table[list(DEEP_VOICE_FEATURES)].copy()
     out[DEEP_VOICE_LABEL] = table[LABEL].map(DEEP_VOICE_LABELS)
     return out
 
 
-def write_table(table: pd.DataFrame, path: str | Path, *, force: bool = False) -> Path:
+def write_table(
+    table: pd.DataFrame,
+    path: str | Path,
+    *,
+    force: bool = False,
+    info: dict[str, Any] | None = None,
+) -> Path:
     """Write a table atomically as CSV or Parquet, as the file name says (``.csv``/``.parquet``).
 
-    Refuses to overwrite without ``force``; see :func:`dfaudio.io.tables.write_frame`.
+    Refuses to overwrite without ``force``; see :func:`dfaudio.io.tables.write_frame`. ``info``
+    (the feature metadata, :attr:`TabulateResult.info`) goes into the Parquet metadata, or into
+    the JSON sidecar ``<table>.features.json`` beside a CSV table
+    (:func:`dfaudio.tables.write_table_meta`).
     """
-    from dfaudio.io.tables import write_frame
+    from dfaudio.io.tables import table_format, write_frame
+    from dfaudio.tables import TABLE_META_KEY, sidecar_path, write_table_meta
 
-    return write_frame(table, path, force=force)
+    csv = table_format(path) == "csv"
+    if info is not None and csv:
+        from dfaudio.io.files import check_writable
+
+        check_writable(sidecar_path(path), force=force)
+    if info is not None and not csv:
+        table = table.copy(deep=False)
+        table.attrs[TABLE_META_KEY] = info
+    out = write_frame(table, path, force=force)
+    if info is not None and csv:
+        write_table_meta(path, info, force=force)
+    return out
