@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from dfaudio.exceptions import DataError
-from dfaudio.labels import LABEL_IDS, canonical_label
+from dfaudio.labels import encode_labels
 from dfaudio.schema import DEEP_VOICE_FEATURES, DEEP_VOICE_LABEL, LABEL, PROVENANCE
 
 
@@ -295,8 +295,7 @@ def validate_table(
     labels = df[label_col]
     if labels.isna().any():
         raise DataError(f"empty label at line {int(np.flatnonzero(labels.isna())[0]) + 2}", source)
-    uniq = {v: LABEL_IDS[canonical_label(v, source=source)] for v in pd.unique(labels)}
-    y = labels.map(uniq).to_numpy(dtype=np.int64)
+    y = encode_labels(labels.astype(str).to_numpy(), source=source)
     if len(np.unique(y)) < 2:
         only = "bonafide" if y[0] == 0 else "spoof"
         raise DataError(f"only one class ({only}) in the table; need bona fide and spoof", source)

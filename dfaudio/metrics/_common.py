@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from dfaudio.exceptions import DataError, ParameterError
-from dfaudio.labels import CLASS_NAMES, LABEL_IDS, canonical_label
+from dfaudio.labels import CLASS_NAMES, encode_labels
 
 #: Offset of the first threshold below the lowest score (as in the organisers' code).
 FIRST_THRESHOLD_OFFSET = 0.001
@@ -58,78 +57,12 @@ def require_both(n_bonafide: int, n_spoof: int, what: str) -> None:
 
 
 def label_ids(labels: Any, *, bonafide_value: Any = None, source: str | None = None) -> np.ndarray:
-    """Labels -> int64 ids (bonafide 0, spoof 1), refusing to guess what a number means.
+    """Labels -> int64 ids (bonafide 0, spoof 1): :func:`dfaudio.labels.encode_labels`.
 
-    Parameters
-    ----------
-    labels : array-like [shape=(n,)]
-        Strings (``"bonafide"`` / ``"spoof"`` and the spellings of
-        :data:`dfaudio.labels.DEFAULT_LABEL_MAP`), or numbers when ``bonafide_value`` says which
-        number is bona fide.
-    bonafide_value : int, float or str, optional
-        The value that marks a bona fide trial; every other value is spoof. Required for numeric
-        labels: 0 = bona fide is dfaudio's id convention, 1 = bona fide is AASIST's protocol
-        convention, and guessing inverts every metric of the other one.
-    source : str, optional
-        File name for error messages.
-
-    Returns
-    -------
-    ids : np.ndarray [shape=(n,), dtype=int64]
+    Numbers need ``bonafide_value`` (0 = bona fide is dfaudio's id convention, 1 = bona fide is
+    AASIST's protocol convention); see :func:`dfaudio.labels.encode_labels`.
     """
-    arr = np.asarray(labels)
-    if arr.ndim != 1:
-        arr = arr.reshape(-1)
-    if arr.dtype.kind == "b":
-        raise DataError(
-            "boolean labels are ambiguous; pass 'bonafide'/'spoof' strings or numbers with "
-            "bonafide_value",
-            source,
-        )
-    if bonafide_value is not None:
-        if arr.dtype.kind in "iuf":
-            try:
-                target = float(bonafide_value)
-            except (TypeError, ValueError):
-                raise ParameterError(
-                    f"bonafide_value {bonafide_value!r} is not a number but the labels are"
-                ) from None
-            if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-                raise DataError("labels contain NaN", source)
-            values = np.unique(arr)
-            if values.size > 2:
-                raise DataError(
-                    f"numeric labels take {values.size} values {values[:5].tolist()}; "
-                    "with bonafide_value they must take at most two",
-                    source,
-                )
-            return np.where(arr == target, 0, 1).astype(np.int64)
-        as_text = pd.Series(arr, dtype=object).astype(str).str.strip()
-        values = as_text.unique()
-        if values.size > 2:
-            raise DataError(
-                f"labels take {values.size} values {sorted(values)[:5]}; "
-                "with bonafide_value they must take at most two",
-                source,
-            )
-        return np.where(as_text.to_numpy() == str(bonafide_value).strip(), 0, 1).astype(np.int64)
-    if arr.dtype.kind in "iuf":
-        raise DataError(
-            "numeric labels are ambiguous (0 = bona fide in dfaudio ids, 1 = bona fide in "
-            "AASIST's protocol); pass bonafide_value=0 or bonafide_value=1, or use "
-            "'bonafide'/'spoof' strings",
-            source,
-        )
-    codes, uniques = pd.factorize(pd.Series(arr, dtype=object), use_na_sentinel=False)
-    table = np.empty(len(uniques), dtype=np.int64)
-    for j, value in enumerate(uniques):
-        if isinstance(value, (int, np.integer, float, np.floating)) and not isinstance(value, bool):
-            raise DataError(
-                f"numeric label {value!r} among strings is ambiguous; pass bonafide_value",
-                source,
-            )
-        table[j] = LABEL_IDS[canonical_label(value, source=source)]
-    return table[codes]
+    return encode_labels(labels, bonafide_value=bonafide_value, source=source)
 
 
 def split_by_label(

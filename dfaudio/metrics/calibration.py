@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from dfaudio.exceptions import DataError, ParameterError
+from dfaudio.labels import score_to_p_fake
 from dfaudio.metrics._common import as_scores, positive_prior, require_both, split_by_label
 from dfaudio.metrics.dcf import C_FA, C_MISS, P_SPOOF, bayes_threshold
 
@@ -66,7 +67,7 @@ def llr_to_p_fake(llr: Any, *, p_spoof: float = P_SPOOF) -> np.ndarray:
     """
     p = positive_prior(p_spoof, "p_spoof")
     log_odds_bona = np.asarray(llr, dtype=np.float64) + math.log((1 - p) / p)
-    return 1.0 / (1.0 + np.exp(np.clip(log_odds_bona, -700, 700)))
+    return score_to_p_fake(log_odds_bona)
 
 
 @dataclass
@@ -185,7 +186,7 @@ def _fit_logistic(bona: np.ndarray, spoof: np.ndarray, train_p_spoof: float) -> 
     ridge = 1e-9  # keeps separable data finite
     for _ in range(100):
         eta = X @ theta + prior_logit
-        q = 1.0 / (1.0 + np.exp(-np.clip(eta, -700, 700)))
+        q = score_to_p_fake(-eta)  # P(y = 1) = sigmoid(eta)
         grad = X.T @ (w * (q - y)) + ridge * theta
         hess = (X * (w * q * (1 - q))[:, None]).T @ X + ridge * np.eye(2)
         try:
