@@ -15,7 +15,13 @@ clips shorter than a second, Resemblyzer MP3 44.1/48 kHz):
   signal: the fast path on the array in memory vs streamed in 60 s pieces
   (``deep_voice_features_blocks``), peak RSS of a one subprocess each;
 - ``dfaudio.tabular.tabulate`` end to end (reading + features + table), jobs=1 vs jobs=2, when it
-  exists.
+  exists;
+- every tabular feature set (``dfaudio.features.sets``; ``--sets``) on the same LibriSpeech audio
+  in 1 s windows: CPU ms per audio-second on one core (after a warm-up call that pays imports and
+  model loading) and memory (peak RSS of a subprocess per set, and what loading the set cost).
+  ``ssl:`` rows use ``--ssl-model`` (a folder or hub id), or by default a wav2vec 2.0 *base*-sized
+  model with random weights built from ``Wav2Vec2Config()`` (same compute as the trained model;
+  speed only); a CUDA row is added when a GPU is present.
 
 BLAS/OpenMP/numba threads are pinned to 1 before numpy is imported.
 """
@@ -227,13 +233,132 @@ def tabulate_scaling(manifest: list[dict]) -> list[dict] | None:
     return res
 
 
+SET_CHILD = r"""
+import os, sys, json, time, warnings
+def hwm_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+warnings.simplefilter("ignore")
+import numpy as np, soundfile as sf
+spec_text, device, files = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+cap = float(sys.argv[4])
+if spec_text.startswith("ssl:") or spec_text == "resemblyzer":
+    import torch
+    torch.set_num_threads(1)
+from dfaudio.features.sets import compute, columns, parse_feature_sets
+params = {"ssl": {"device": device}} if spec_text.startswith("ssl:") else None
+spec = parse_feature_sets(spec_text, params=params)[0]
+base = hwm_mb()
+warm = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+compute(spec, warm, 16000)  # imports, model load, JIT
+loaded = hwm_mb()
+cpu = wall = secs = 0.0
+rows = 0
+for f in files:
+    info = sf.info(f)
+    y, sr = sf.read(f, dtype="float32", frames=int(cap * info.samplerate))
+    t, w = time.process_time(), time.perf_counter()
+    X = compute(spec, y, sr)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    cpu += time.process_time() - t
+    wall += time.perf_counter() - w
+    secs += len(y) / sr
+    rows += len(X)
+print(json.dumps({"n_features": len(columns(spec)), "rows": rows, "audio_s": secs, "cpu_s": cpu,
+                  "wall_s": wall, "rss_imports_mb": base, "rss_loaded_mb": loaded,
+                  "peak_rss_mb": hwm_mb()}))
+"""
+
+DEFAULT_SETS = "deep-voice,spectral-stats,egemaps,compare,resemblyzer,ssl:DEFAULT"
+
+
+def _base_w2v2(folder: Path) -> str:
+    """A wav2vec 2.0 base-sized model with random weights (for timing only), saved once."""
+    if not (folder / "config.json").is_file():
+        import torch
+        from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
+
+        torch.manual_seed(0)
+        Wav2Vec2Model(Wav2Vec2Config()).save_pretrained(folder)
+        Wav2Vec2FeatureExtractor().save_pretrained(folder)
+    return str(folder)
+
+
+def feature_set_costs(quick: bool, sets: str, ssl_model: str | None) -> list[dict]:
+    """One subprocess per set (and device): ms per audio-second and memory."""
+    files = [str(p) for p in pick("librispeech-test-other-sample/*/*.flac", 2 if quick else 6)]
+    cap = 10.0 if quick else 30.0
+    out = []
+    for name in [s.strip() for s in sets.split(",") if s.strip()]:
+        devices = ["cpu"]
+        label = name
+        if name.startswith("ssl:"):
+            if name == "ssl:DEFAULT":
+                model = ssl_model or _base_w2v2(Path("/tmp/dfaudio-bench-w2v2-base"))
+                label = "ssl:" + ("wav2vec2-base (random weights)" if not ssl_model else model)
+                name = f"ssl:{model}"
+            try:
+                import torch
+
+                if torch.cuda.is_available():
+                    devices.append("cuda")
+            except ImportError:
+                pass
+        for device in devices:
+            env = dict(os.environ, PYTHONPATH=str(REPO))
+            res = subprocess.run(
+                [sys.executable, "-c", SET_CHILD, name, device, json.dumps(files), str(cap)],
+                capture_output=True, text=True, cwd=REPO, env=env,
+            )  # fmt: skip
+            if res.returncode != 0:
+                err = (res.stderr.strip().splitlines() or ["?"])[-1]
+                out.append({"set": label, "device": device, "error": err})
+                continue
+            d = json.loads(res.stdout.strip().splitlines()[-1])
+            d.update({"set": label, "device": device})
+            out.append(d)
+    return out
+
+
+def print_set_costs(rows: list[dict]) -> None:
+    print("\n== Feature sets, 1 s windows, LibriSpeech 16 kHz, one core (torch threads 1)")
+    print(
+        f"  {'set':34s} {'dev':4s} {'cols':>5s} {'rows':>5s} {'ms/audio-s':>10s} {'x RT':>6s} "
+        f"{'RSS imports':>11s} {'+load':>6s} {'peak':>6s}"
+    )
+    for r in rows:
+        if "error" in r:
+            print(f"  {r['set']:34s} {r['device']:4s} failed: {r['error']}")
+            continue
+        t = r["wall_s"] if r["device"] == "cuda" else r["cpu_s"]
+        ms = 1e3 * t / r["audio_s"]
+        print(
+            f"  {r['set']:34s} {r['device']:4s} {r['n_features']:5d} {r['rows']:5d} {ms:10.2f} "
+            f"{1e3 / ms:6.0f} {r['rss_imports_mb']:9.0f}MB "
+            f"{r['rss_loaded_mb'] - r['rss_imports_mb']:4.0f}MB {r['peak_rss_mb']:4.0f}MB"
+        )
+    print("  (CPU rows: process CPU time; cuda rows: wall time with synchronisation. RSS: after")
+    print("   imports, added by the warm-up call (library + model), peak of the whole run)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a few files, under a minute")
+    ap.add_argument(
+        "--sets", default=None, metavar="NAME[,NAME...]",
+        help=f"only the feature-set rows, for these sets ({DEFAULT_SETS}; 'all' for all)",
+    )  # fmt: skip
+    ap.add_argument("--ssl-model", default=None, help="folder or hub id for the ssl: row")
     args = ap.parse_args()
     if not DATA.is_dir():
         sys.exit(f"real data not found at {DATA}")
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; threads pinned to 1")
+    if args.sets:
+        sets = DEFAULT_SETS if args.sets == "all" else args.sets
+        print_set_costs(feature_set_costs(args.quick, sets, args.ssl_model))
+        return
 
     rows, worst, manifest = speed_and_agreement(args.quick)
     print("\n== Speed, one core (CPU time; naive and fast interleaved file by file)")
@@ -311,6 +436,8 @@ def main() -> None:
             )
         print("  (run 1 of jobs=2 includes starting the worker processes; wall time on a shared")
         print("   2-core machine, so jobs=2 scaling depends on what else is running)")
+
+    print_set_costs(feature_set_costs(args.quick, DEFAULT_SETS, args.ssl_model))
 
 
 if __name__ == "__main__":
