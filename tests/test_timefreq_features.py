@@ -218,7 +218,7 @@ def test_cqcc_shape_and_tone_differs_from_noise(noise: np.ndarray) -> None:
 
 
 def test_registry_every_feature_gives_2d_float32(voiced: np.ndarray) -> None:
-    assert TIMEFREQ.names() == ["mel", "mfcc", "lfcc", "chroma", "chroma-cqt", "cqcc"]
+    assert TIMEFREQ.names() == ["mel", "mfcc", "lfcc", "chroma", "chroma-cqt", "cqcc", "seed-mel"]
     for name in TIMEFREQ.names():
         S = TIMEFREQ.get(name)(voiced, SR)
         assert S.ndim == 2 and S.dtype == np.float32, name

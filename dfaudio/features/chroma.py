@@ -1,7 +1,8 @@
 """Chromagrams (12 pitch classes per frame) from the STFT or the constant-Q transform.
 
 :func:`chroma` with ``kind="stft"`` gives the same numbers as :func:`librosa.feature.chroma_stft`
-for the same settings (power spectrum, :func:`librosa.filters.chroma`, each frame scaled to a
+for the same settings (power spectrum, the chroma filter bank of
+:func:`dfaudio.features.filters.chroma` = :func:`librosa.filters.chroma`, each frame scaled to a
 maximum of 1). The default ``tuning=0.0`` skips librosa's tuning estimation, which costs more than
 the rest of the feature; pass ``tuning=None`` to estimate it as librosa does.
 """
@@ -13,16 +14,16 @@ import functools
 import numpy as np
 
 from dfaudio.exceptions import ParameterError
+from dfaudio.features import filters
+from dfaudio.features.mel import _check_signal, stft_power
 from dfaudio.features.mel import quiet_cqt as _quiet_cqt
-from dfaudio.features.mel import stft_power
 
 
 @functools.lru_cache(maxsize=32)
 def _chroma_filters(sr: int, n_fft: int, n_chroma: int, tuning: float) -> np.ndarray:
-    import librosa
-
-    fb = librosa.filters.chroma(sr=sr, n_fft=n_fft, n_chroma=n_chroma, tuning=tuning)
-    return fb.astype(np.float32)
+    fb = filters.chroma(sr=sr, n_fft=n_fft, n_chroma=n_chroma, tuning=tuning)
+    fb.setflags(write=False)
+    return fb
 
 
 def _normalize_frames(C: np.ndarray) -> np.ndarray:
@@ -89,7 +90,7 @@ def chroma(
     if kind == "cqt":
         import librosa
 
-        y = np.asarray(y, dtype=np.float32)
+        y = _check_signal(y)
         with _quiet_cqt():
             C = librosa.feature.chroma_cqt(
                 y=y,

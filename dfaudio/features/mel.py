@@ -3,11 +3,16 @@
 The STFT here is plain numpy (framing + ``rfft``), written to give the same numbers as
 :func:`librosa.stft` for the same settings (centred frames, zero padding, periodic window padded to
 ``n_fft``) without librosa's first-call numba compilation. Mel filters come from
-:func:`librosa.filters.mel` (Slaney scale and area normalisation by default), so a log-mel
-spectrogram here equals ``librosa.power_to_db(librosa.feature.melspectrogram(...))``.
+:func:`dfaudio.features.filters.mel` (numpy; equal to :func:`librosa.filters.mel`: Slaney scale and
+area normalisation by default), so a log-mel spectrogram here equals
+``librosa.power_to_db(librosa.feature.melspectrogram(...))``.
 
-Defaults follow the seed models' input (lexxsh/Deepfake-Audio): 64 mel bands, ``n_fft=1024``,
-``hop_length=512``; 6 s at 16 kHz gives ``1 + 96000 // 512 = 188`` frames.
+The default ``mel`` feature (:func:`log_mel_spectrogram`) takes the seed models' sizes
+(lexxsh/Deepfake-Audio): 64 mel bands, ``n_fft=1024``, ``hop_length=512``; 6 s at 16 kHz gives
+``1 + 96000 // 512 = 188`` frames. It is **not** the seed's tensor: the seed fed its models
+torchaudio's ``MelSpectrogram`` output as it comes -- HTK mel scale, no filter normalisation,
+power, no logarithm, reflect-padded frames, the clip's first 6 s (or the clip right-padded with
+zeros). :func:`seed_mel_spectrogram` (feature ``seed-mel``) reproduces that tensor.
 """
 
 from __future__ import annotations
@@ -20,12 +25,16 @@ from collections.abc import Iterator
 import numpy as np
 
 from dfaudio.exceptions import ParameterError
+from dfaudio.features import filters
 
 
 def _check_signal(y: np.ndarray) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1:
-        raise ParameterError(f"expected a mono 1-D signal, got shape {y.shape}")
+        raise ParameterError(
+            f"expected a mono 1-D signal, got an array of shape {y.shape}; mix the channels "
+            "down first (dfaudio.io.audio.load does)"
+        )
     if y.size == 0:
         raise ParameterError("empty signal")
     return y.astype(np.float32, copy=False)
@@ -44,9 +53,12 @@ def quiet_cqt() -> Iterator[None]:
 
 @functools.lru_cache(maxsize=32)
 def _window(window: str, win_length: int, n_fft: int) -> np.ndarray:
-    import scipy.signal
+    if window in ("hann", "hamming"):
+        w = filters.get_window(window, win_length, periodic=True).astype(np.float32)
+    else:
+        import scipy.signal
 
-    w = scipy.signal.get_window(window, win_length, fftbins=True).astype(np.float32)
+        w = scipy.signal.get_window(window, win_length, fftbins=True).astype(np.float32)
     left = (n_fft - win_length) // 2
     return np.pad(w, (left, n_fft - win_length - left))
 
@@ -147,18 +159,13 @@ def mel_filterbank(
     htk: bool = False,
     norm: str | None = "slaney",
 ) -> np.ndarray:
-    """Mel triangular filters (:func:`librosa.filters.mel`), cached.
+    """Mel triangular filters (:func:`dfaudio.features.filters.mel`, = librosa's), cached.
 
     Returns
     -------
     M : np.ndarray [shape=(n_mels, 1 + n_fft // 2)], float32
     """
-    import librosa
-
-    fb = librosa.filters.mel(
-        sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm
-    )
-    fb = fb.astype(np.float32)
+    fb = filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm)
     fb.setflags(write=False)
     return fb
 
@@ -176,9 +183,14 @@ def mel_spectrogram(
     fmin: float = 0.0,
     fmax: float | None = None,
     htk: bool = False,
+    norm: str | None = "slaney",
     power: float = 2.0,
+    pad_mode: str = "constant",
 ) -> np.ndarray:
     """Mel power spectrogram (as :func:`librosa.feature.melspectrogram`).
+
+    ``htk``/``norm`` choose the filter bank (:func:`mel_filterbank`); ``pad_mode`` the padding of
+    centred frames (librosa ``"constant"``, torchaudio ``"reflect"``).
 
     Returns
     -------
@@ -191,9 +203,12 @@ def mel_spectrogram(
         win_length=win_length,
         window=window,
         center=center,
+        pad_mode=pad_mode,
         power=power,
     )
-    fb = mel_filterbank(sr=int(sr), n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk)
+    fb = mel_filterbank(
+        sr=int(sr), n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm
+    )
     return fb @ S
 
 
@@ -250,3 +265,66 @@ def log_mel_spectrogram(
         htk=htk,
     )
     return power_to_db(M, ref=ref, amin=amin, top_db=top_db)
+
+
+def seed_mel_spectrogram(
+    y: np.ndarray,
+    sr: int,
+    *,
+    duration_s: float | None = 6.0,
+    n_fft: int = 1024,
+    hop_length: int = 512,
+    n_mels: int = 64,
+) -> np.ndarray:
+    """The seed project's model input: torchaudio ``MelSpectrogram`` defaults on the first 6 s.
+
+    Reproduces ``torchaudio.transforms.MelSpectrogram(sample_rate=sr, n_fft=1024, hop_length=512,
+    n_mels=64)(x)`` on ``x`` = the clip's first ``duration_s`` seconds, right zero-padded when
+    shorter (lexxsh/Deepfake-Audio): periodic Hann window of ``n_fft`` samples, centred frames
+    with reflect padding, power 2, HTK mel scale from 0 to ``sr // 2`` Hz without filter
+    normalisation, and no logarithm. 6 s at 16 kHz gives ``64 x 188``.
+
+    This is not the default ``mel`` feature (:func:`log_mel_spectrogram`: Slaney mel with area
+    normalisation, zero-padded frames, dB with an 80 dB floor): use it to rerun the seed's
+    experiments as they were.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono signal.
+    sr : int
+        Sample rate (the seed's is 16 kHz).
+    duration_s : float, optional
+        Crop to / right zero-pad to this many seconds (``None``: the clip as it is).
+    n_fft, hop_length, n_mels : int
+        torchaudio's arguments as the seed set them.
+
+    Returns
+    -------
+    M : np.ndarray [shape=(n_mels, n_frames)], float32
+    """
+    y = _check_signal(y)
+    if duration_s is not None:
+        n = int(round(duration_s * sr))
+        if n < 1:
+            raise ParameterError(f"duration_s must be positive, got {duration_s}")
+        y = y[:n] if len(y) >= n else np.pad(y, (0, n - len(y)))
+    if len(y) <= n_fft // 2:
+        raise ParameterError(
+            f"reflect padding needs more than n_fft // 2 = {n_fft // 2} samples, got {len(y)}"
+        )
+    return mel_spectrogram(
+        y,
+        sr,
+        n_fft=n_fft,
+        hop_length=hop_length,
+        window="hann",
+        center=True,
+        pad_mode="reflect",
+        n_mels=n_mels,
+        fmin=0.0,
+        fmax=float(int(sr) // 2),
+        htk=True,
+        norm=None,
+        power=2.0,
+    ).astype(np.float32)

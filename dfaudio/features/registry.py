@@ -7,7 +7,7 @@ Examples
 --------
 >>> from dfaudio.features.registry import TIMEFREQ
 >>> TIMEFREQ.names()
-['mel', 'mfcc', 'lfcc', 'chroma', 'chroma-cqt', 'cqcc']
+['mel', 'mfcc', 'lfcc', 'chroma', 'chroma-cqt', 'cqcc', 'seed-mel']
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ TIMEFREQ.register(
 TIMEFREQ.register(
     "lfcc",
     "dfaudio.features.cepstral:lfcc",
-    help="LFCC, ASVspoof 2019 baseline (20 ms window, 512-pt FFT, 20 linear filters, 20 coefs)",
+    help="LFCC (20 ms window, 10 ms hop, 512-pt FFT, 20 linear filters, 20 coefs; "
+    "add_deltas=true for 60; preset=baseline-2019 or baseline-2021 for the ASVspoof baselines)",
 )
 TIMEFREQ.register(
     "chroma",
@@ -44,5 +45,12 @@ TIMEFREQ.register(
 TIMEFREQ.register(
     "cqcc",
     "dfaudio.features.cepstral:cqcc",
-    help="CQCC after the ASVspoof 2019 baseline (96 bins/octave from 15 Hz, 20 coefs)",
+    help="CQCC (96 bins/octave from 15 Hz, 20 coefs; preset=baseline-2019: 30 coefs + deltas "
+    "from sr/1024 Hz)",
+)
+TIMEFREQ.register(
+    "seed-mel",
+    "dfaudio.features.mel:seed_mel_spectrogram",
+    help="the seed's tensor: torchaudio MelSpectrogram defaults (HTK, power, no log) on the "
+    "first 6 s, 64 x 188 at 16 kHz",
 )

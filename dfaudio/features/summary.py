@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from dfaudio.exceptions import ParameterError
+from dfaudio.features import filters
 from dfaudio.schema import DEEP_VOICE_FEATURES
 
 #: Absolute scale per column for the fast-vs-naive tolerance: values whose magnitude is below the
@@ -219,38 +220,13 @@ def deep_voice_features_naive(
 # The fast path
 
 
-# Filter banks, written with numpy alone so that the fast path imports neither librosa nor numba
-# (librosa's import compiles or loads a dozen numba functions). Each mirrors librosa 0.11 step by
-# step; tests check them against librosa and scipy.
+# Filter banks come from dfaudio.features.filters (numpy alone, so that the fast path imports
+# neither librosa nor numba); each equals librosa 0.11's, which the tests check.
 
 
 def hann_window(n_fft: int) -> np.ndarray:
     """``scipy.signal.get_window("hann", n_fft, fftbins=True)``, bit for bit (float64)."""
-    fac = np.linspace(-np.pi, np.pi, n_fft + 1, dtype=np.float64)
-    w = np.zeros(n_fft + 1)
-    w += 0.5 * np.cos(0 * fac)
-    w += 0.5 * np.cos(1 * fac)
-    return w[:-1]
-
-
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
-    f = np.asanyarray(f, dtype=np.float64)
-    f_sp, min_log_hz = 200.0 / 3, 1000.0
-    mels = f / f_sp
-    logstep = np.log(6.4) / 27.0
-    log_t = f >= min_log_hz
-    mels[log_t] = min_log_hz / f_sp + np.log(f[log_t] / min_log_hz) / logstep
-    return mels
-
-
-def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
-    f_sp, min_log_hz = 200.0 / 3, 1000.0
-    min_log_mel = min_log_hz / f_sp
-    freqs = f_sp * mels
-    logstep = np.log(6.4) / 27.0
-    log_t = mels >= min_log_mel
-    freqs[log_t] = min_log_hz * np.exp(logstep * (mels[log_t] - min_log_mel))
-    return freqs
+    return filters.hann_window(n_fft)
 
 
 def mel_filters(sr: float, n_fft: int, n_mels: int = 128) -> np.ndarray:
@@ -260,16 +236,7 @@ def mel_filters(sr: float, n_fft: int, n_mels: int = 128) -> np.ndarray:
     -------
     weights : np.ndarray [shape=(n_mels, 1 + n_fft // 2), dtype=float32]
     """
-    fftfreqs = np.fft.rfftfreq(n=n_fft, d=1.0 / sr)
-    lo, hi = _hz_to_mel(np.array([0.0, float(sr) / 2]))
-    mel_f = _mel_to_hz(np.linspace(lo, hi, n_mels + 2))
-    fdiff = np.diff(mel_f)
-    ramps = np.subtract.outer(mel_f, fftfreqs)
-    lower = -ramps[:-2] / fdiff[:-1, None]
-    upper = ramps[2:] / fdiff[1:, None]
-    weights = np.maximum(0, np.minimum(lower, upper)).astype(np.float32)
-    weights *= (2.0 / (mel_f[2 : n_mels + 2] - mel_f[:n_mels]))[:, None]
-    return weights
+    return filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
 
 
 def chroma_filters(sr: float, n_fft: int, tuning: float = 0.0, n_chroma: int = 12) -> np.ndarray:
@@ -279,26 +246,7 @@ def chroma_filters(sr: float, n_fft: int, tuning: float = 0.0, n_chroma: int = 1
     -------
     weights : np.ndarray [shape=(n_chroma, 1 + n_fft // 2), dtype=float32]
     """
-    ctroct, octwidth = 5.0, 2.0
-    n_freq = 1 + n_fft // 2
-    # librosa builds all n_fft columns and drops the aliased ones at the end; every step is
-    # column-wise, so building the kept columns only gives the same numbers at half the cost
-    frequencies = np.linspace(0, sr, n_fft, endpoint=False)[1 : n_freq + 1]
-    a440 = 440.0 * 2.0 ** (tuning / n_chroma)
-    frqbins = n_chroma * np.log2(frequencies / (float(a440) / 16))
-    frqbins = np.concatenate(([frqbins[0] - 1.5 * n_chroma], frqbins))
-    binwidthbins = np.maximum(frqbins[1:] - frqbins[:-1], 1.0)[:n_freq]
-    frqbins = frqbins[:n_freq]
-    d = np.subtract.outer(frqbins, np.arange(0, n_chroma, dtype="d")).T
-    n_chroma2 = np.round(float(n_chroma) / 2)
-    d = np.remainder(d + n_chroma2 + 10 * n_chroma, n_chroma) - n_chroma2
-    wts = np.exp(-0.5 * (2 * d / np.tile(binwidthbins, (n_chroma, 1))) ** 2)
-    length = np.sqrt(np.sum(wts**2, axis=0, keepdims=True))
-    length[length < np.finfo(wts.dtype).tiny] = 1.0
-    wts = wts / length
-    wts *= np.tile(np.exp(-0.5 * (((frqbins / n_chroma - ctroct) / octwidth) ** 2)), (n_chroma, 1))
-    wts = np.roll(wts, -3 * (n_chroma // 12), axis=0)
-    return np.ascontiguousarray(wts, dtype=np.float32)
+    return filters.chroma(sr=sr, n_fft=n_fft, n_chroma=n_chroma, tuning=tuning)
 
 
 @functools.lru_cache(maxsize=16)
