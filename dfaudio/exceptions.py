@@ -48,6 +48,14 @@ class AudioError(DataError):
         super().__init__(f"{reason}: {detail}" if detail else reason, path)
 
 
+class DfaudioWarning(UserWarning):
+    """Something the user should know about the input that did not stop the work.
+
+    Raised through :func:`warnings.warn`; the command-line layer prints each as one
+    ``warning: ...`` line on stderr.
+    """
+
+
 #: Failure categories used by :class:`AudioError` (summaries count failures by these).
 AUDIO_FAILURE_REASONS = (
     "not found",

@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
-from dfaudio.exceptions import DfaudioError
+from dfaudio.exceptions import DfaudioError, DfaudioWarning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,7 +31,10 @@ def handle_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", DfaudioWarning)
+                warnings.showwarning = _show_warning
+                return fn(*args, **kwargs)
         except DfaudioError as exc:
             fail(str(exc))
         except FileNotFoundError as exc:
@@ -42,6 +46,17 @@ def handle_errors(fn: F) -> F:
         return None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _show_warning(message: Any, category: type, *args: Any, **kwargs: Any) -> None:
+    """Print a :class:`DfaudioWarning` as one ``warning:`` line; others as Python does."""
+    if issubclass(category, DfaudioWarning):
+        click.echo(f"warning: {message}", err=True)
+    else:
+        _python_showwarning(message, category, *args, **kwargs)
+
+
+_python_showwarning = warnings.showwarning
 
 
 def echo_json(obj: Any) -> None:
