@@ -317,3 +317,84 @@ def test_demo_force_replaces_its_own_output(
     runs = sorted(p.name for p in (out / "runs").iterdir())
     assert [k for k in marker2 if k.startswith("runs/")] == [f"runs/{r}" for r in runs]
     assert len(runs) == 1  # the first run was replaced, not kept beside the new one
+
+
+# ---- symbolic links in folder layouts
+
+
+@pytest.fixture
+def linked_tree(tmp_path: Path) -> Path:
+    """real/{a,b}.wav, fake/c.wav and every kind of hostile link beside them."""
+    from tests.conftest import tone, write_wav
+
+    root = tmp_path / "data"
+    for rel in ("real/a.wav", "real/b.wav", "fake/c.wav"):
+        write_wav(root / rel, tone(440.0, duration_s=0.3), 16000)
+    write_wav(tmp_path / "outside" / "d.wav", tone(220.0, duration_s=0.3), 16000)
+    (root / "fake" / "up").symlink_to("..")  # the issue's case: bona fide files again, as spoof
+    (root / "real" / "root").symlink_to("/")  # must not walk the file system
+    (root / "fake" / "alias").symlink_to("../real")
+    (root / "real" / "copy.wav").symlink_to("../fake/c.wav")  # one file, two classes
+    (root / "real" / "dangling.wav").symlink_to("nowhere.wav")
+    (root / "real" / "loop1").symlink_to("loop2")
+    (root / "real" / "loop2").symlink_to("loop1")
+    (root / "real" / "ext").symlink_to(tmp_path / "outside")  # a corpus kept elsewhere
+    return root
+
+
+def test_symlinks_neither_duplicate_nor_escape(linked_tree: Path) -> None:
+    import warnings
+
+    from dfaudio.datasets.folders import from_folders
+    from dfaudio.exceptions import DfaudioWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = from_folders(linked_tree)
+    rel = dict(zip((str(Path(p).relative_to(linked_tree)) for p in df.path), df.label, strict=True))
+    assert rel == {
+        "real/a.wav": "bonafide",
+        "real/b.wav": "bonafide",
+        "fake/c.wav": "spoof",
+        "real/ext/d.wav": "bonafide",  # followed out of the folder, with a warning
+    }
+    text = "\n".join(str(w.message) for w in caught if issubclass(w.category, DfaudioWarning))
+    assert "fake/up" in text and "holds the input folder" in text
+    assert "real/root -> /" in text
+    assert "fake/alias" in text and "inside the input folder" in text
+    assert "real/copy.wav (same file as" in text and "bonafide here, spoof there" in text
+    assert "dangling.wav: dangling link" in text
+    assert "loop1: symbolic link loop" in text
+    assert "real/ext" in text and "followed a link out of the input folder" in text
+
+
+def test_symlink_warnings_reach_the_cli(linked_tree: Path, tmp_path: Path) -> None:
+    res = _invoke(["tabulate", str(linked_tree), "-o", str(tmp_path / "t.csv"), "-q"])
+    assert res.exit_code == 0, res.output
+    warns = [ln for ln in res.output.splitlines() if ln.startswith("warning:")]
+    assert any("dangling link" in w for w in warns) and any("real/root -> /" in w for w in warns)
+    import pandas as pd
+
+    assert sorted(pd.read_csv(tmp_path / "t.csv")["label"].value_counts().to_dict().items()) == [
+        ("bonafide", 3),
+        ("spoof", 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("regex", "expected"),
+    [
+        ("([", "is not a valid regular expression"),
+        ("LJ", "has no capture group"),
+        ("(zzz)", "matches none of the 3 file names"),
+    ],
+)
+def test_bad_group_regex_is_one_line(tmp_path: Path, regex: str, expected: str) -> None:
+    from tests.conftest import tone, write_wav
+
+    for rel in ("real/a.wav", "real/b.wav", "fake/c.wav"):
+        write_wav(tmp_path / "d" / rel, tone(440.0, duration_s=0.3), 16000)
+    out = tmp_path / "t.csv"
+    res = _invoke(["tabulate", str(tmp_path / "d"), "-o", str(out), "--group-regex", regex])
+    assert expected in _one_error_line(res)
+    assert not out.exists()
