@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dfaudio.datasets.facts import add_file_facts
 from dfaudio.exceptions import AudioError, ParameterError
 from dfaudio.features.sets import SetSpec
-from dfaudio.generalization.audit import add_file_facts
 from dfaudio.labels import DEEP_VOICE_LABELS
 from dfaudio.schema import DEEP_VOICE_FEATURES, DEEP_VOICE_LABEL, LABEL, PROVENANCE, SCHEMAS
 
