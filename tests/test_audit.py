@@ -144,3 +144,20 @@ def test_audit_cli_text_and_errors(tmp_path: Path, shared_data: Path) -> None:
     assert "level_dbfs" in res.output and "SHORTCUT" in res.output
     res = runner.invoke(cli, ["audit", str(tmp_path), "--threshold", "0.7"])
     assert res.exit_code == 2 and "--threshold" in res.output
+
+
+def test_fit_on_a_table_with_a_shortcut_carries_the_warning(tmp_path: Path) -> None:
+    from dfaudio.tables import read_table
+    from dfaudio.training.fit_sklearn import fit_sklearn
+
+    for i in range(6):
+        write_wav(tmp_path / "d" / "real" / f"a{i}.wav", tone(200 + 40 * i, duration_s=1.1), 16000)
+        quiet = tone(220 + 40 * i, duration_s=1.1, amp=0.02)  # about 28 dB quieter
+        write_wav(tmp_path / "d" / "fake" / f"b{i}.wav", quiet, 16000)
+    out = tmp_path / "t.csv"
+    res = CliRunner().invoke(cli, ["tabulate", str(tmp_path / "d"), "-o", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    fit = fit_sklearn(read_table(out), model="logreg", cv=3, runs_dir=None)
+    shortcut = [w for w in fit.metrics["warnings"] if w.startswith("shortcut:")]
+    assert any("level_dbfs" in w for w in shortcut)
+    assert not any("lead_silence_s" in w for w in shortcut)

@@ -36,6 +36,17 @@ def _fit_fold(name: str, seed: int, X: np.ndarray, y: np.ndarray, tr: np.ndarray
     return est
 
 
+def _shortcut_warnings(table: FeatureTable, *, seed: int) -> list[str]:
+    """Shortcut warnings of the table's per-file facts (audited once per table object)."""
+    cached = getattr(table, "_shortcut_warnings", None)
+    if cached is None:
+        from dfaudio.generalization.audit import shortcut_warnings
+
+        cached = shortcut_warnings(table.meta.assign(label=np.asarray(CLASS_NAMES)[table.y]))
+        table._shortcut_warnings = cached  # type: ignore[attr-defined]
+    return list(cached)
+
+
 def fit_sklearn(
     table: FeatureTable,
     *,
@@ -130,7 +141,7 @@ def fit_sklearn(
         n_folds=len(plan.folds),
         seed=seed,
         p_fake_calibrated=calibrated,
-        warnings=list(plan.warnings),
+        warnings=list(plan.warnings) + _shortcut_warnings(table, seed=seed),
     )
     record = build_record(info, scores_df, extra=extra)
     config = {
