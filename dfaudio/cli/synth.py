@@ -84,9 +84,11 @@ def cli(
     """
     from dfaudio.datasets import describe
     from dfaudio.exceptions import DataError, ParameterError
+    from dfaudio.features import enable_numba_cache
     from dfaudio.synth.attacks import load_vocoder, parse_attacks
     from dfaudio.synth.writer import synthesize
 
+    enable_numba_cache()
     try:
         attacks = parse_attacks(attack_spec)
         per_attack = parse_params(params, [label for label, _, _ in attacks])

@@ -389,7 +389,9 @@ def load_vocoder(path: str | Path, *, trust: bool = False) -> Any:
         import torch
 
         try:
-            model = torch.jit.load(str(p), map_location="cpu")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # "torch.jit is deprecated"
+                model = torch.jit.load(str(p), map_location="cpu")
         except Exception as exc:
             detail = " ".join(str(exc).split())[:160]
             raise ParameterError(f"{p}: not a TorchScript vocoder: {detail}") from None

@@ -102,6 +102,23 @@ def synth_file(
         From :func:`dfaudio.synth.attacks.parse_attacks` (params merged).
     seed : int
     """
+    from threadpoolctl import threadpool_limits
+
+    path = record["path"]
+    res = SynthFileResult(path=path)
+    # One BLAS thread, as in joblib's workers: the same bits whatever --jobs is.
+    with threadpool_limits(limits=1):
+        _synth_into(res, record, attacks=attacks, seed=seed)
+    return res
+
+
+def _synth_into(
+    res: SynthFileResult,
+    record: dict[str, str],
+    *,
+    attacks: list[tuple[str, str, dict[str, Any]]],
+    seed: int,
+) -> None:
     import soundfile as sf
 
     from dfaudio.io.audio import load
@@ -109,7 +126,6 @@ def synth_file(
     from dfaudio.synth.attacks import apply_attack
 
     path = record["path"]
-    res = SynthFileResult(path=path)
     try:
         y, sr = load(path, mono=False)
         y = np.atleast_2d(y)
@@ -144,7 +160,6 @@ def synth_file(
         raise  # a bad option fails every file: stop at once
     except Exception as exc:  # a crash in one file's synthesis must not lose the others
         res.failure = ("synthesis failed", " ".join(str(exc).split())[:200] or type(exc).__name__)
-    return res
 
 
 def bonafide_sources(manifest: pd.DataFrame) -> pd.DataFrame:
