@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from dfaudio.exceptions import AudioError, DataError, ParameterError
+from dfaudio.exceptions import AudioError, DataError, DfaudioError, ParameterError
 from dfaudio.labels import BONAFIDE, SPOOF, score_to_p_fake
 from dfaudio.scoring.backends import BACKENDS, Backend, WindowScores
 
@@ -264,6 +264,15 @@ class Predictor:
         self, name: str, ws: WindowScores, *, sr: int | None, notes: list[str], per_window: bool
     ) -> FileScore:
         scores = np.asarray(ws.scores, dtype=np.float64)
+        bad = int(np.count_nonzero(~np.isfinite(scores)))
+        if bad or scores.size == 0:
+            # never a verdict: NaN < threshold is False, which would read "bonafide"
+            raise AudioError(
+                name,
+                "non-finite score",
+                f"the model gave NaN/inf for {bad} of {scores.size} windows (damaged or "
+                "diverged weights?); re-fit the model",
+            )
         file_score = float(np.mean(scores))
         windows = None
         if per_window:
@@ -291,7 +300,14 @@ class Predictor:
         )
 
     def _window_score(self, y: np.ndarray, sr: int) -> float:
-        return float(self.backend.score_array(y, sr).scores[0])
+        score = float(self.backend.score_array(y, sr).scores[0])
+        if not np.isfinite(score):
+            raise DataError(
+                f"the model gave a non-finite score ({score}) (damaged or diverged weights?); "
+                "re-fit the model",
+                self.run_dir,
+            )
+        return score
 
     def warm_up(self, sr: int) -> float:
         """Score one window of noise (first-call compilation and caches); returns the ms taken."""
@@ -389,11 +405,21 @@ def load_predictor(
     kind = str(config.get("kind", metrics.get("kind", "sklearn")))
     if kind not in BACKENDS:
         raise DataError(f"unknown run kind {kind!r} in config.json", d)
-    backend = BACKENDS.get(kind)(d, config, metrics, trust=trust)
+    try:
+        backend = BACKENDS.get(kind)(d, config, metrics, trust=trust)
+    except DfaudioError:
+        raise
+    except Exception as exc:  # whatever a damaged run makes a library throw: one line, not a trace
+        detail = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise DataError(
+            f"cannot load the model of this run ({type(exc).__name__}: {detail}); re-fit the model",
+            d,
+        ) from None
     if threshold is not None:
-        thr, source = float(threshold), "user"
+        thr, source = _finite(threshold, "threshold"), "user"
     elif metrics.get("eer_threshold") is not None:
-        thr, source = float(metrics["eer_threshold"]), "EER threshold of the run"
+        thr = _run_threshold(metrics["eer_threshold"], d / METRICS)
+        source = "EER threshold of the run"
     else:
         thr, source = 0.0, "0 (p_fake 0.5): the run has no eer_threshold"
     rates = metrics.get("sample_rates") or config.get("sample_rates")
@@ -406,6 +432,28 @@ def load_predictor(
         train_sample_rates=[int(r) for r in rates] if rates else None,
         p_fake_calibrated=bool(metrics.get("p_fake_calibrated", True)),
     )
+
+
+def _finite(value: Any, name: str) -> float:
+    """``value`` as a finite float, else :class:`ParameterError` naming ``name``."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a number, got {value!r}") from None
+    if not np.isfinite(x):
+        raise ParameterError(f"{name} must be a finite number, got {x}")
+    return x
+
+
+def _run_threshold(value: Any, path: Path) -> float:
+    """The run's recorded ``eer_threshold``, refused (naming the file) unless a finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise DataError(
+            f"eer_threshold {value!r} is not a finite number; re-fit the model, or pass "
+            "--threshold",
+            path,
+        )
+    return float(value)
 
 
 def stream_summary(
