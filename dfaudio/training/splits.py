@@ -13,6 +13,17 @@ into every run and shown on the leaderboard:
     run says that windows of one recording may sit on both sides.
 ``leaky``
     The user asked for ``--split-by window`` although the table has groups.
+
+Two held-out protocols are ``grouped`` splits with a ``protocol`` name:
+
+``attack`` (``--split-by attack``)
+    Leave one attack out: for every spoofing attack, grouped K-fold over the groups where each
+    fold tests that attack's spoofs and the bona fide rows of its test groups, and trains on the
+    other groups without that attack (:func:`leave_one_attack_out`). ``fold_names`` holds the
+    held-out attack of each fold.
+``speaker`` (``--split-by speaker``)
+    Grouped K-fold over speakers (merged with the table's groups, so a recording or a real/fake
+    pair never straddles), for layouts that know speakers (ASVspoof protocols, labels.tsv lists).
 """
 
 from __future__ import annotations
@@ -23,7 +34,7 @@ import numpy as np
 
 from dfaudio.exceptions import ParameterError
 
-SPLIT_BY = ("auto", "group", "window", "given")
+SPLIT_BY = ("auto", "group", "window", "given", "attack", "speaker")
 
 
 @dataclass
@@ -39,6 +50,10 @@ class SplitPlan:
     eval_name : str
         What the test rows are called ("cv", "test", "eval", "dev").
     warnings : list of str
+    protocol : str
+        ``"attack"`` or ``"speaker"`` for the held-out protocols, else ``""``.
+    fold_names : list of str, optional
+        What each fold holds out (the attack id of a leave-one-attack-out fold).
     """
 
     split_type: str
@@ -46,6 +61,8 @@ class SplitPlan:
     description: str
     eval_name: str
     warnings: list[str] = field(default_factory=list)
+    protocol: str = ""
+    fold_names: list[str] | None = None
 
 
 def plan_splits(
@@ -58,6 +75,8 @@ def plan_splits(
     split_by: str = "auto",
     seed: int = 0,
     recordings: np.ndarray | None = None,
+    attacks: np.ndarray | None = None,
+    speakers: np.ndarray | None = None,
 ) -> SplitPlan:
     """Decide the folds for a table.
 
@@ -81,6 +100,10 @@ def plan_splits(
         The recording (file) of each row. A given split that puts windows of one recording on
         both sides is marked ``leaky``; one that shares groups (speakers) between its sides
         gets a warning.
+    attacks : np.ndarray [shape=(n,)], optional
+        Attack id of each row (``-`` or empty for bona fide), for ``split_by="attack"``.
+    speakers : np.ndarray [shape=(n,)], optional
+        Speaker of each row, for ``split_by="speaker"``.
 
     Raises
     ------
@@ -118,6 +141,31 @@ def plan_splits(
         )
     if cv is None and test_size is None:
         cv = 5
+    if mode == "attack":
+        if attacks is None:
+            raise ParameterError(
+                "--split-by attack needs an 'attack' column (ASVspoof protocols and labels.tsv "
+                "lists give one)"
+            )
+        k = cv if cv is not None else holdout_folds(float(test_size))[0]
+        return leave_one_attack_out(y, attacks, groups=groups, k=k, seed=seed)
+    if mode == "speaker":
+        spk = None if speakers is None else np.asarray(speakers).astype(str)
+        if spk is None or not (np.char.str_len(spk) > 0).all():
+            raise ParameterError(
+                "--split-by speaker needs a 'speaker' column on every row (ASVspoof protocols "
+                "and labels.tsv lists give one; class folders do not)"
+            )
+        merged = merge_groups(spk, groups)
+        plan = plan_splits(
+            y, groups=merged, cv=cv, test_size=test_size, split_by="group", seed=seed
+        )
+        n_spk = len(np.unique(spk))
+        plan.description = plan.description.rsplit(" over ", 1)[0] + f" over {n_spk} speakers"
+        if len(np.unique(merged)) < n_spk:
+            plan.description += f" ({len(np.unique(merged))} after merging shared groups)"
+        plan.protocol = "speaker"
+        return plan
     if mode == "group":
         if groups is None:
             raise ParameterError("--split-by group needs a 'group' or 'file' column in the table")
@@ -128,6 +176,7 @@ def plan_splits(
             raise ParameterError(
                 f"only {n_groups} groups for {k} folds; use --cv {n_groups} or fewer"
             )
+        _check_class_sizes(y, k)
         splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
         folds = list(splitter.split(np.zeros(len(y)), y, groups))
         if cv is None:
@@ -139,6 +188,7 @@ def plan_splits(
     # window-level (stratified) splits
     leaky = groups is not None
     k, flip = (cv, False) if cv is not None else holdout_folds(float(test_size))
+    _check_class_sizes(y, k)
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     folds = list(splitter.split(np.zeros(len(y)), y))
     if cv is None:
@@ -156,6 +206,125 @@ def plan_splits(
         "of one recording may sit in train and test"
     )
     return SplitPlan("stratified", folds, what, "cv" if cv else "test", [warning])
+
+
+def _check_class_sizes(y: np.ndarray, k: int) -> None:
+    """Stratified folds need more rows in some class than folds (scikit-learn raises a bare
+    ValueError otherwise; a hold-out of ``test_size`` uses ``k = round(1 / test_size)`` folds)."""
+    largest = int(np.unique(y, return_counts=True)[1].max()) if len(y) else 0
+    if largest < k:
+        raise ParameterError(
+            f"{k} folds but no class has more than {largest} rows; use --cv {largest} or fewer "
+            "(or a larger --test-size)"
+        )
+
+
+def merge_groups(keys: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    """Connected components of "same key" and "same group" (e.g. speakers and recordings).
+
+    Returns one label per row, named after the first key of its component.
+    """
+    keys = np.asarray(keys).astype(str)
+    if groups is None:
+        return keys
+    groups = np.asarray(groups).astype(str)
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for k, g in zip(keys, groups, strict=True):
+        a, b = find("k:" + k), find("g:" + g)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    names: dict[str, str] = {}
+    for k in keys:
+        names.setdefault(find("k:" + k), k)
+    return np.array([names[find("k:" + k)] for k in keys], dtype=object)
+
+
+def leave_one_attack_out(
+    y: np.ndarray,
+    attacks: np.ndarray,
+    *,
+    groups: np.ndarray | None = None,
+    k: int = 5,
+    seed: int = 0,
+) -> SplitPlan:
+    """Leave-one-attack-out folds, grouped.
+
+    The groups are cut once into ``k`` stratified group folds. For every spoofing attack ``a`` and
+    every group fold ``i``: test = the rows of fold ``i`` that are bona fide or attack ``a``;
+    train = the rows of the other folds whose attack is not ``a``. So no fold trains on the
+    attack it tests, no group is on both sides (a real clip and its fakes stay together), every
+    spoof of ``a`` is tested once and every bona fide row once per attack. Group folds without a
+    spoof of ``a`` are skipped.
+
+    Raises
+    ------
+    ParameterError
+        Fewer than two attacks, or a fold whose training part lacks a class.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    y = np.asarray(y)
+    a = np.asarray(attacks).astype(str)
+    unknown = (y == 1) & np.isin(a, ["", "-", "nan", "None"])
+    names = sorted(set(a[(y == 1) & ~unknown]))
+    if len(names) < 2:
+        raise ParameterError(
+            f"--split-by attack needs spoof rows of at least 2 attacks; found {len(names)}"
+        )
+    g = np.arange(len(y)).astype(str) if groups is None else np.asarray(groups).astype(str)
+    n_groups = len(np.unique(g))
+    k = min(k, n_groups)
+    if k < 2:
+        raise ParameterError(f"only {n_groups} group(s); --split-by attack needs at least 2")
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    group_folds = [te for _, te in splitter.split(np.zeros(len(y)), y, g)]
+    folds: list[tuple[np.ndarray, np.ndarray]] = []
+    fold_names: list[str] = []
+    for name in names:
+        is_a = a == name
+        for te_idx in group_folds:
+            in_test = np.zeros(len(y), dtype=bool)
+            in_test[te_idx] = True
+            test = np.flatnonzero(in_test & ((y == 0) | is_a))
+            train = np.flatnonzero(~in_test & ~is_a & ~unknown)
+            if not (y[test] == 1).any() or not (y[test] == 0).any():
+                continue
+            if len(np.unique(y[train])) < 2:
+                raise ParameterError(
+                    f"holding out attack {name!r}: a training part has a single class; use "
+                    "fewer folds (--cv)"
+                )
+            folds.append((train, test))
+            fold_names.append(name)
+    missing = sorted(set(names) - set(fold_names))
+    if missing:
+        raise ParameterError(
+            f"attack(s) {missing} could not be tested with bona fide rows beside them; use "
+            "fewer folds (--cv)"
+        )
+    warnings = []
+    if unknown.any():
+        warnings.append(
+            f"{int(unknown.sum())} spoof row(s) without an attack id are left out of "
+            "leave-one-attack-out folds"
+        )
+    return SplitPlan(
+        "grouped",
+        folds,
+        f"leave-one-attack-out: {len(names)} attacks x {k}-fold over {n_groups} groups",
+        "cv",
+        warnings,
+        protocol="attack",
+        fold_names=fold_names,
+    )
 
 
 def holdout_folds(test_size: float) -> tuple[int, bool]:
