@@ -45,7 +45,10 @@ import numpy as np
 import pandas as pd
 
 from dfaudio.exceptions import DataError, ParameterError
-from dfaudio.labels import BONAFIDE, CLASS_NAMES, LABEL_IDS, SCORE_DIRECTION, SPOOF, canonical_label
+from dfaudio.io.scores import as_asv_table as _as_asv_table
+from dfaudio.io.scores import asv_arrays as _asv_arrays
+from dfaudio.io.scores import read_asv_scores, read_scores
+from dfaudio.labels import BONAFIDE, CLASS_NAMES, SCORE_DIRECTION, SPOOF, encode_labels
 
 __all__ = [
     "TDCF_COSTS",
@@ -126,15 +129,18 @@ def _as_scores(scores: Any, *, name: str = "scores") -> np.ndarray:
     return arr
 
 
-def label_ids(labels: Any, *, source: str | None = None) -> np.ndarray:
-    """Labels -> int64 ids (bonafide 0, spoof 1).
+def label_ids(labels: Any, *, bonafide_value: Any = None, source: str | None = None) -> np.ndarray:
+    """Labels -> int64 ids (bonafide 0, spoof 1): :func:`dfaudio.labels.encode_labels`.
 
     Parameters
     ----------
     labels : array-like [shape=(n,)]
-        Canonical strings (``"bonafide"``, ``"spoof"``; the spellings of
-        :data:`dfaudio.labels.DEFAULT_LABEL_MAP` are accepted) or integer ids 0 / 1
-        (:data:`dfaudio.labels.LABEL_IDS`). Booleans are *not* accepted (ambiguous).
+        Strings (``"bonafide"`` / ``"spoof"``; the spellings of
+        :data:`dfaudio.labels.DEFAULT_LABEL_MAP` are accepted), or numbers with ``bonafide_value``.
+    bonafide_value : optional
+        Which number means bona fide. Numbers are never guessed: 0 = bona fide is dfaudio's id
+        convention (``bonafide_value=0``), 1 = bona fide is AASIST's (``bonafide_value=1``).
+        Booleans are refused.
     source : str, optional
         File name for error messages.
 
@@ -142,36 +148,14 @@ def label_ids(labels: Any, *, source: str | None = None) -> np.ndarray:
     -------
     ids : np.ndarray [shape=(n,), dtype=int64]
     """
-    arr = np.asarray(labels)
-    if arr.ndim != 1:
-        arr = arr.reshape(-1)
-    if arr.dtype.kind == "b":
-        raise DataError(
-            "boolean labels are ambiguous; pass 'bonafide'/'spoof' or ids (bonafide 0, spoof 1)",
-            source,
-        )
-    if arr.dtype.kind in "iuf":
-        ok = np.isin(arr, (0, 1))
-        if not ok.all():
-            bad = arr[~ok][0]
-            raise DataError(
-                f"label id {bad!r} is not 0 (bonafide) or 1 (spoof)",
-                source,
-            )
-        return arr.astype(np.int64)
-    codes, uniques = pd.factorize(pd.Series(arr, dtype=object), use_na_sentinel=False)
-    table = np.empty(len(uniques), dtype=np.int64)
-    for j, value in enumerate(uniques):
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value in (0, 1):
-            table[j] = int(value)
-        else:
-            table[j] = LABEL_IDS[canonical_label(value, source=source)]
-    return table[codes]
+    return encode_labels(labels, bonafide_value=bonafide_value, source=source)
 
 
-def _split(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _split(
+    labels: Any, scores: Any, bonafide_value: Any = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """-> (ids, scores, bona fide scores, spoof scores) with matching lengths checked."""
-    ids = label_ids(labels)
+    ids = label_ids(labels, bonafide_value=bonafide_value)
     s = _as_scores(scores)
     if ids.shape[0] != s.shape[0]:
         raise DataError(f"labels and scores differ in length ({ids.shape[0]} vs {s.shape[0]})")
@@ -266,7 +250,7 @@ def compute_eer(bonafide_scores: Any, spoof_scores: Any) -> tuple[float, float]:
     return float((frr[i] + far[i]) / 2), float(thresholds[i])
 
 
-def eer(labels: Any, scores: Any) -> tuple[float, float]:
+def eer(labels: Any, scores: Any, *, bonafide_value: Any = None) -> tuple[float, float]:
     """EER and its threshold from labels and scores.
 
     Parameters
@@ -281,7 +265,7 @@ def eer(labels: Any, scores: Any) -> tuple[float, float]:
     eer, threshold : float
         See :func:`compute_eer`.
     """
-    _, _, bona, spoof = _split(labels, scores)
+    _, _, bona, spoof = _split(labels, scores, bonafide_value)
     return compute_eer(bona, spoof)
 
 
@@ -582,7 +566,7 @@ def min_tdcf(
 # ----------------------------------------------------------------------------------------------
 
 
-def roc_auc(labels: Any, scores: Any) -> float:
+def roc_auc(labels: Any, scores: Any, *, bonafide_value: Any = None) -> float:
     """Area under the ROC curve of detecting bona fide with the score.
 
     The probability that a random bona fide trial scores higher than a random spoof trial, ties
@@ -594,7 +578,7 @@ def roc_auc(labels: Any, scores: Any) -> float:
     labels : array-like [shape=(n,)]
     scores : array-like [shape=(n,)]
     """
-    ids, s, bona, spoof = _split(labels, scores)
+    ids, s, bona, spoof = _split(labels, scores, bonafide_value)
     _require_both(bona.size, spoof.size, "ROC AUC")
     _, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
     mid_rank = np.cumsum(counts) - (counts - 1) / 2.0  # average rank of each distinct value
@@ -621,13 +605,14 @@ def summarize(
     *,
     threshold: float | None = None,
     score_kind: ScoreKind = "logodds",
+    bonafide_value: Any = None,
 ) -> dict[str, Any]:
     """All the headline metrics of one score set, as fractions.
 
     Parameters
     ----------
     labels : array-like [shape=(n,)]
-        ``"bonafide"`` / ``"spoof"`` or ids (bonafide 0, spoof 1).
+        ``"bonafide"`` / ``"spoof"``, or numbers with ``bonafide_value`` (see :func:`label_ids`).
     scores : array-like [shape=(n,)]
         Bona fide scores, higher = more bona fide.
     threshold : float, optional
@@ -654,7 +639,7 @@ def summarize(
     DataError
         If only one class is present (EER and ROC AUC are undefined), or a score is not finite.
     """
-    ids, s, bona, spoof = _split(labels, scores)
+    ids, s, bona, spoof = _split(labels, scores, bonafide_value)
     _require_both(bona.size, spoof.size, "summarize (EER and ROC AUC)")
     eer_value, eer_threshold = compute_eer(bona, spoof)
     thr, source = _default_threshold(score_kind, threshold, eer_threshold)
@@ -676,7 +661,7 @@ def summarize(
         "recall": recall,
         "f1": f1,
         "positive_class": SPOOF,
-        "roc_auc": roc_auc(ids, s),
+        "roc_auc": roc_auc(ids, s, bonafide_value=0),
         "eer": eer_value,
         "eer_threshold": eer_threshold,
         "threshold": thr,
@@ -695,6 +680,8 @@ def summarize(
 
 #: Upper bound on the number of (resample, trial) cells held in memory at once.
 _BOOT_CELLS = 2_000_000
+#: Metrics :func:`bootstrap_ci` can resample.
+_BOOT_METRICS = ("eer", "accuracy", "min_dcf", "act_dcf", "cllr")
 
 
 def bootstrap_ci(
@@ -702,14 +689,18 @@ def bootstrap_ci(
     scores: Any,
     *,
     groups: Any = None,
-    metric: Literal["eer", "accuracy"] = "eer",
+    metric: Literal["eer", "accuracy", "min_dcf", "act_dcf", "cllr"] = "eer",
     n_boot: int = 1000,
     alpha: float = 0.05,
     seed: int = 0,
     threshold: float | None = None,
     score_kind: ScoreKind = "logodds",
+    bonafide_value: Any = None,
+    p_spoof: float = 0.05,
+    c_miss: float = 1.0,
+    c_fa: float = 10.0,
 ) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of the EER or the accuracy.
+    """Percentile bootstrap confidence interval of the EER, accuracy, minDCF, actDCF or Cllr.
 
     Parameters
     ----------
@@ -717,8 +708,10 @@ def bootstrap_ci(
     groups : array-like [shape=(n,)], optional
         Cluster ids (recording, speaker). Windows of one recording are not independent, so when
         groups are given whole groups are resampled (cluster bootstrap).
-    metric : {"eer", "accuracy"}
-        EER (official algorithm, exact on every resample) or accuracy at a fixed threshold.
+    metric : {"eer", "accuracy", "min_dcf", "act_dcf", "cllr"}
+        EER (official algorithm, exact on every resample), accuracy at a fixed threshold, or the
+        ASVspoof 5 metrics of :mod:`dfaudio.metrics` (minDCF over the resample's own DET points,
+        actDCF at the Bayes threshold, Cllr in bits), each exact on every resample.
     n_boot : int
         Number of resamples.
     alpha : float
@@ -731,6 +724,10 @@ def bootstrap_ci(
         threshold of the full sample, held fixed over resamples).
     score_kind : {"logodds", "raw"}
         See :func:`summarize`.
+    bonafide_value : optional
+        See :func:`label_ids`.
+    p_spoof, c_miss, c_fa : float
+        Cost model of minDCF and actDCF (ASVspoof 5 defaults).
 
     Returns
     -------
@@ -744,13 +741,15 @@ def bootstrap_ci(
     dropped (they have no EER). The computation is vectorised: a resample is a vector of counts
     over the presorted trials, so 1000 resamples of 70k scores take a few seconds.
     """
-    if metric not in ("eer", "accuracy"):
-        raise ParameterError(f"unknown bootstrap metric {metric!r}; use 'eer' or 'accuracy'")
+    if metric not in _BOOT_METRICS:
+        raise ParameterError(
+            f"unknown bootstrap metric {metric!r}; use one of {', '.join(_BOOT_METRICS)}"
+        )
     if n_boot < 1:
         raise ParameterError(f"n_boot must be >= 1, got {n_boot}")
     if not 0 < alpha < 1:
         raise ParameterError(f"alpha must be in (0, 1), got {alpha}")
-    ids, s, bona, spoof = _split(labels, scores)
+    ids, s, bona, spoof = _split(labels, scores, bonafide_value)
     _require_both(bona.size, spoof.size, "a bootstrap interval")
     n = s.size
 
@@ -783,6 +782,19 @@ def bootstrap_ci(
             eer_thr = compute_eer(bona, spoof)[1] if score_kind == "raw" else 0.0
             threshold, _ = _default_threshold(score_kind, None, eer_thr)
         correct_sorted = (s[original_index] >= threshold) == is_bona_sorted
+    if metric in ("min_dcf", "act_dcf"):
+        from dfaudio.metrics.dcf import _weights, bayes_threshold
+
+        w_miss, w_fa, norm = _weights(p_spoof, c_miss, c_fa)
+        act_thr = bayes_threshold(p_spoof=p_spoof, c_miss=c_miss, c_fa=c_fa)
+        s_sorted = s[original_index]
+        miss_sorted = (is_bona_sorted & (s_sorted < act_thr)).astype(np.int64)
+        fa_sorted = (~is_bona_sorted & (s_sorted >= act_thr)).astype(np.int64)
+    if metric == "cllr":
+        s_sorted = s[original_index]
+        cost_sorted = np.where(
+            is_bona_sorted, np.logaddexp(0.0, -s_sorted), np.logaddexp(0.0, s_sorted)
+        ) / math.log(2.0)
 
     rng = np.random.default_rng(seed)
     chunk = max(1, min(n_boot, _BOOT_CELLS // max(n, 1)))
@@ -800,6 +812,32 @@ def bootstrap_ci(
         counts = unit_counts[:, unit_sorted]
         if metric == "eer":
             stats.append(_batch_eer(is_bona_sorted, counts))
+        elif metric in ("min_dcf", "act_dcf", "cllr"):
+            bona_counts = counts * is_bona_sorted
+            n_b = bona_counts.sum(axis=1)
+            n_s = counts.sum(axis=1) - n_b
+            with np.errstate(invalid="ignore", divide="ignore"):
+                if metric == "min_dcf":
+                    # DCF is linear along a run of one class, so the DET points at trial
+                    # boundaries (run ends) hold the minimum of the expanded curve
+                    cum_b = np.cumsum(bona_counts, axis=1)
+                    cum_s = np.cumsum(counts, axis=1) - cum_b
+                    p_miss = np.concatenate((np.zeros((rows, 1)), cum_b), axis=1) / n_b[:, None]
+                    p_fa = (
+                        n_s[:, None] - np.concatenate((np.zeros((rows, 1)), cum_s), axis=1)
+                    ) / n_s[:, None]
+                    value = (w_miss * p_miss + w_fa * p_fa).min(axis=1) / norm
+                elif metric == "act_dcf":
+                    value = (
+                        w_miss * (counts @ miss_sorted) / n_b + w_fa * (counts @ fa_sorted) / n_s
+                    ) / norm
+                else:
+                    value = 0.5 * (
+                        (bona_counts @ cost_sorted) / n_b
+                        + ((counts - bona_counts) @ cost_sorted) / n_s
+                    )
+            value[(n_b == 0) | (n_s == 0)] = np.nan
+            stats.append(value)
         else:
             total = counts.sum(axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -814,283 +852,6 @@ def bootstrap_ci(
         )
     low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
     return float(low), float(high)
-
-
-# ----------------------------------------------------------------------------------------------
-# score files
-# ----------------------------------------------------------------------------------------------
-
-#: Whitespace score-file layouts, by number of columns.
-_LAYOUTS: dict[int, tuple[str, list[str]]] = {
-    3: ("utt-key-score", ["utt", "key", "score"]),
-    4: ("utt-attack-key-score", ["utt", "attack", "key", "score"]),
-    6: ("asvspoof", ["speaker", "utt", "condition", "attack", "key", "score"]),
-}
-_LAYOUT_HELP = (
-    "expected 3, 4 or 6 whitespace-separated columns (UTT KEY SCORE, UTT ATTACK KEY SCORE, "
-    "or SPK UTT - ATTACK KEY SCORE), or a CSV with a header holding 'label' and 'score'"
-)
-_MAX_COLUMNS = 8
-
-
-def _first_line(path: Path) -> str:
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if line.strip():
-                return line
-    raise DataError("empty score file", path)
-
-
-def _find_bad_line(path: Path, predicate: Any) -> tuple[int, str]:
-    """First (line number, line) of ``path`` whose non-blank fields satisfy ``predicate``."""
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
-        for number, line in enumerate(fh, start=1):
-            fields = line.split()
-            if fields and predicate(fields):
-                return number, line.rstrip("\n")
-    return 0, ""
-
-
-def _read_whitespace(path: Path) -> pd.DataFrame:
-    """Headerless whitespace table as strings (C parser), with a per-line error on ragged rows."""
-    try:
-        raw = pd.read_csv(
-            path,
-            sep=r"\s+",
-            header=None,
-            names=list(range(_MAX_COLUMNS)),
-            dtype=str,
-            keep_default_na=False,
-            na_values=[],
-            skip_blank_lines=True,
-            comment=None,
-            engine="c",
-        )
-    except pd.errors.ParserError:
-        number, line = _find_bad_line(path, lambda f: len(f) > _MAX_COLUMNS)
-        raise DataError(f"line {number}: {_LAYOUT_HELP}, got {len(line.split())}", path) from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"not a text file ({exc.reason})", path) from None
-    if raw.empty:
-        raise DataError("empty score file", path)
-    raw = raw.fillna("")
-    n_fields = (raw.to_numpy() != "").sum(axis=1)
-    first = int(n_fields[0])
-    if first not in _LAYOUTS:
-        hint = ""
-        if first == 5:
-            hint = " (a protocol file without scores?)"
-        elif first == 2:
-            hint = " (UTT SCORE without keys: join the scores with the protocol first)"
-        raise DataError(f"line 1: {_LAYOUT_HELP}, got {first}{hint}", path)
-    if (n_fields != first).any():
-        number, _ = _find_bad_line(path, lambda f: len(f) != first)
-        got = int(n_fields[np.flatnonzero(n_fields != first)[0]])
-        raise DataError(
-            f"line {number}: expected {first} whitespace-separated columns like line 1, got {got}",
-            path,
-        )
-    return raw.iloc[:, :first]
-
-
-def _parse_scores(values: pd.Series, path: Path, *, line_offset: int, what: str) -> np.ndarray:
-    """Strings -> finite floats, or a DataError naming the line of the first bad value."""
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(numbers)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        kind = (
-            "non-finite"
-            if pd.notna(pd.to_numeric(values.iloc[i], errors="coerce"))
-            else ("non-numeric")
-        )
-        raise DataError(f"line {i + line_offset}: {kind} {what} {values.iloc[i]!r}", path)
-    return numbers
-
-
-def _parse_keys(values: pd.Series, path: Path, *, line_offset: int, column: str) -> np.ndarray:
-    """Key/label column -> canonical strings, or a DataError naming the first bad line."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    mapped: list[str] = []
-    for j, value in enumerate(uniques):
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value in (0, 1):
-            mapped.append(CLASS_NAMES[int(value)])
-            continue
-        try:
-            mapped.append(canonical_label(value))
-        except DataError:
-            i = int(np.flatnonzero(codes == j)[0])
-            raise DataError(
-                f"line {i + line_offset}: unknown {column} {value!r} (expected bonafide or spoof)",
-                path,
-            ) from None
-    return np.asarray(mapped, dtype=object)[codes]
-
-
-def _read_csv_scores(path: Path, *, sep: str) -> pd.DataFrame:
-    try:
-        table = pd.read_csv(path, sep=sep, engine="c")
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot parse as CSV: {str(exc).splitlines()[0]}", path) from None
-    table.columns = [str(c).strip() for c in table.columns]
-    lower = {c.lower(): c for c in table.columns}
-    for required in ("label", "score"):
-        if required not in lower:
-            raise DataError(
-                f"CSV score file needs a '{required}' column, has {list(table.columns)}", path
-            )
-    if table.empty:
-        raise DataError("empty score file (header only)", path)
-    out = pd.DataFrame(index=table.index)
-    if "utt" in lower:
-        out["utt"] = table[lower["utt"]].astype(str)
-    elif "file" in lower:
-        out["utt"] = table[lower["file"]].astype(str)
-    else:
-        out["utt"] = [str(i) for i in range(len(table))]
-    out["key"] = _parse_keys(table[lower["label"]], path, line_offset=2, column="label")
-    out["score"] = _parse_scores(table[lower["score"]], path, line_offset=2, what="score")
-    for name in ("attack", "speaker", "file", "window", "group", "fold", "p_fake", "split"):
-        if name in lower and name not in out.columns:
-            out[name] = table[lower[name]]
-    if "attack" in out.columns:
-        out["attack"] = out["attack"].fillna("-").astype(str)
-    out.attrs["layout"] = "dfaudio-csv"
-    out.attrs["score_kind"] = "logodds"
-    return out.reset_index(drop=True)
-
-
-def read_scores(path: str | Path) -> pd.DataFrame:
-    """Read a CM score file, detecting its layout.
-
-    Parameters
-    ----------
-    path : str or Path
-        One of
-
-        - ASVspoof 2019 6-column ``SPK UTT - ATTACK KEY SCORE`` (official baselines B01/B02),
-        - 4-column ``UTT ATTACK KEY SCORE``,
-        - 3-column ``UTT KEY SCORE``,
-        - a dfaudio CSV score file (header with ``label`` and ``score``; optional ``file``,
-          ``window``, ``group``, ``attack``, ``fold``, ``p_fake``), or a run directory, meaning its
-          ``scores.csv``.
-
-        KEY is ``bonafide`` or ``spoof``; ATTACK is ``-`` for bona fide trials.
-
-    Returns
-    -------
-    pd.DataFrame
-        Columns ``utt``, ``key`` ("bonafide"/"spoof"), ``score`` (float, higher = more bona fide),
-        plus ``attack`` and ``speaker`` when the layout has them, and the optional dfaudio CSV
-        columns. ``df.attrs["layout"]`` names the layout; ``df.attrs["score_kind"]`` is
-        ``"logodds"`` for dfaudio files and ``"raw"`` for the others.
-
-    Raises
-    ------
-    DataError
-        One line naming the file and the problem (missing file, wrong column count with the line
-        number, non-numeric score, unknown key).
-    """
-    p = Path(path)
-    if p.is_dir():
-        p = p / "scores.csv"
-        if not p.is_file():
-            raise DataError("run directory has no scores.csv", p.parent)
-    if not p.is_file():
-        raise DataError("score file not found", p)
-    first = _first_line(p)
-    tokens = [
-        t.strip().strip('"').lower() for t in first.replace(",", " ").replace("\t", " ").split()
-    ]
-    if "label" in tokens and "score" in tokens:
-        return _read_csv_scores(p, sep="," if "," in first else r"\s+")
-    if "," in first:
-        raise DataError(
-            "CSV score file needs a header with 'label' and 'score' columns, "
-            f"got {first.strip()[:80]!r}",
-            p,
-        )
-    raw = _read_whitespace(p)
-    layout, names = _LAYOUTS[raw.shape[1]]
-    raw.columns = names
-    out = pd.DataFrame({"utt": raw["utt"].to_numpy()})
-    if "speaker" in raw.columns:
-        out.insert(0, "speaker", raw["speaker"].to_numpy())
-    out["key"] = _parse_keys(raw["key"], p, line_offset=1, column="key")
-    out["score"] = _parse_scores(raw["score"], p, line_offset=1, what="score")
-    if "attack" in raw.columns:
-        out["attack"] = raw["attack"].to_numpy()
-    if "condition" in raw.columns and (raw["condition"].astype(str) != "-").any():
-        out["condition"] = raw["condition"].astype(str).to_numpy()  # PA: acoustic environment
-    out.attrs["layout"] = layout
-    out.attrs["score_kind"] = "raw"
-    return out
-
-
-_ASV_KEYS = ("target", "nontarget", "spoof")
-
-
-def read_asv_scores(path: str | Path) -> pd.DataFrame:
-    """Read the organisers' ASV score file.
-
-    Parameters
-    ----------
-    path : str or Path
-        3-column ``SOURCE KEY SCORE`` (the database release, e.g.
-        ``ASVspoof2019.LA.asv.eval.gi.trl.scores.txt``: ``bonafide target 7.98``) or 6-column
-        ``SPK UTT - SOURCE KEY SCORE`` (the tDCF package form, where SOURCE is ``bonafide`` or the
-        attack id). KEY is ``target``, ``nontarget`` or ``spoof``.
-
-    Returns
-    -------
-    pd.DataFrame
-        Columns ``source``, ``key``, ``score`` and, for the 6-column form, ``speaker``, ``utt``
-        and ``attack`` (the attack id of spoof trials, ``-`` otherwise).
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise DataError("ASV score file not found", p)
-    _first_line(p)
-    raw = _read_whitespace(p)
-    if raw.shape[1] not in (3, 6):
-        raise DataError(
-            "ASV scores: expected 3 columns (SOURCE KEY SCORE) or 6 (SPK UTT - SOURCE KEY SCORE), "
-            f"got {raw.shape[1]}",
-            p,
-        )
-    if raw.shape[1] == 3:
-        raw.columns = ["source", "key", "score"]
-        out = pd.DataFrame({"source": raw["source"].to_numpy()})
-    else:
-        raw.columns = ["speaker", "utt", "_dash", "source", "key", "score"]
-        out = pd.DataFrame({"speaker": raw["speaker"].to_numpy(), "utt": raw["utt"].to_numpy()})
-        src = raw["source"].to_numpy()
-        is_attack = ~np.isin(np.char.lower(src.astype(str)), ("bonafide", "spoof", "-"))
-        out["attack"] = np.where(is_attack, src, "-")
-        out["source"] = np.where(is_attack, SPOOF, src)
-    keys = raw["key"].str.lower()
-    bad = ~keys.isin(_ASV_KEYS)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            f"line {i + 1}: unknown ASV key {raw['key'].iloc[i]!r} "
-            "(expected target, nontarget or spoof)",
-            p,
-        )
-    out["key"] = keys.to_numpy()
-    out["score"] = _parse_scores(raw["score"], p, line_offset=1, what="ASV score")
-    out.attrs["layout"] = f"asv-{raw.shape[1]}col"
-    return out
-
-
-def _asv_arrays(asv: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    key = asv["key"].to_numpy()
-    score = asv["score"].to_numpy(dtype=np.float64)
-    return score[key == "target"], score[key == "nontarget"], score[key == "spoof"]
-
-
-def _as_asv_table(asv: pd.DataFrame | str | Path) -> pd.DataFrame:
-    return asv if isinstance(asv, pd.DataFrame) else read_asv_scores(asv)
 
 
 # ----------------------------------------------------------------------------------------------

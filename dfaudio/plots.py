@@ -213,7 +213,7 @@ def save_plots(
         check_writable(out / name, force=force)
     ids = label_ids(labels)
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
-    summary = summarize(ids, s, threshold=threshold, score_kind=score_kind)
+    summary = summarize(ids, s, threshold=threshold, score_kind=score_kind, bonafide_value=0)
     bona, spoof = s[ids == 0], s[ids == 1]
     frr, far, _ = det_curve(bona, spoof)
     plt = _pyplot()

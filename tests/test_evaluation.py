@@ -30,6 +30,7 @@ from dfaudio.evaluation import (
     summarize,
 )
 from dfaudio.exceptions import DataError, ParameterError
+from dfaudio.labels import CLASS_NAMES
 
 # ------------------------------------------------------------------------------------------------
 # brute-force reference (plain Python loops, written from the definition)
@@ -151,19 +152,25 @@ def test_eer_from_labels_strings_and_ids():
     labels = ["bonafide", "spoof", "bonafide", "spoof", "spoof", "bonafide"]
     scores = [0.6, 0.1, 0.8, 0.7, 0.2, 0.9]
     ids = [0, 1, 0, 1, 1, 0]
-    assert eer(labels, scores) == eer(ids, scores) == eer(np.array(ids), scores)
-    assert eer(["REAL", "FAKE", "real", "fake", "Fake", "Real"], scores) == eer(ids, scores)
+    by_ids = eer(ids, scores, bonafide_value=0)
+    assert eer(labels, scores) == by_ids == eer(np.array(ids), scores, bonafide_value=0)
+    assert eer(["REAL", "FAKE", "real", "fake", "Fake", "Real"], scores) == by_ids
+    with pytest.raises(DataError, match="numeric labels are ambiguous"):
+        eer(ids, scores)  # issue 9: 0/1 is never guessed
     assert eer(pd.Series(labels), pd.Series(scores))[0] == pytest.approx(1 / 3)
 
 
 def test_label_ids_rejects_unknown_and_ambiguous():
     with pytest.raises(DataError, match="unknown label"):
         label_ids(["bonafide", "maybe"])
-    with pytest.raises(DataError, match="not 0"):
-        label_ids([0, 2])
+    with pytest.raises(DataError, match="at most two"):
+        label_ids([0, 1, 2], bonafide_value=0)
+    with pytest.raises(DataError, match="ambiguous"):
+        label_ids([0, 1])
     with pytest.raises(DataError, match="boolean"):
         label_ids([True, False])
-    np.testing.assert_array_equal(label_ids([0.0, 1.0]), [0, 1])
+    np.testing.assert_array_equal(label_ids([0.0, 1.0], bonafide_value=0), [0, 1])
+    np.testing.assert_array_equal(label_ids([0.0, 1.0], bonafide_value=1), [1, 0])
 
 
 def test_single_class_is_a_clear_error():
@@ -190,9 +197,9 @@ def test_bad_scores_are_clear_errors():
 
 
 def test_roc_auc_edges():
-    assert roc_auc([0, 0, 1, 1], [3, 4, 1, 2]) == 1.0
-    assert roc_auc([0, 0, 1, 1], [1, 2, 3, 4]) == 0.0
-    assert roc_auc([0, 0, 1, 1], [5, 5, 5, 5]) == 0.5
+    assert roc_auc([0, 0, 1, 1], [3, 4, 1, 2], bonafide_value=0) == 1.0
+    assert roc_auc([0, 0, 1, 1], [1, 2, 3, 4], bonafide_value=0) == 0.0
+    assert roc_auc([0, 0, 1, 1], [5, 5, 5, 5], bonafide_value=0) == 0.5
 
 
 def test_summarize_matches_sklearn(rng):
@@ -201,7 +208,7 @@ def test_summarize_matches_sklearn(rng):
     ids = rng.integers(0, 2, 400)
     scores = np.round(rng.normal(0, 1, 400) + 1.2 * (ids == 0), 1)  # rounded: ties
     for kind, thr in (("logodds", None), ("raw", None), ("raw", 0.3)):
-        out = summarize(ids, scores, score_kind=kind, threshold=thr)
+        out = summarize(ids, scores, score_kind=kind, threshold=thr, bonafide_value=0)
         pred = (scores < out["threshold"]).astype(int)  # spoof = 1 when score < threshold
         assert out["accuracy"] == pytest.approx(metrics.accuracy_score(ids, pred))
         assert out["balanced_accuracy"] == pytest.approx(metrics.balanced_accuracy_score(ids, pred))
@@ -210,7 +217,7 @@ def test_summarize_matches_sklearn(rng):
         assert out["f1"] == pytest.approx(metrics.f1_score(ids, pred))
         assert out["roc_auc"] == pytest.approx(metrics.roc_auc_score(ids == 0, scores))
         assert out["confusion_matrix"]["matrix"] == metrics.confusion_matrix(ids, pred).tolist()
-        assert (out["eer"], out["eer_threshold"]) == eer(ids, scores)
+        assert (out["eer"], out["eer_threshold"]) == eer(ids, scores, bonafide_value=0)
 
 
 def test_summarize_threshold_sources_and_fields():
@@ -234,7 +241,7 @@ def test_summarize_threshold_sources_and_fields():
 
 
 def test_summarize_perfect_detector():
-    out = summarize([0, 0, 1, 1], [3.0, 2.0, -2.0, -3.0])
+    out = summarize([0, 0, 1, 1], [3.0, 2.0, -2.0, -3.0], bonafide_value=0)
     assert out["eer"] == 0.0 and out["roc_auc"] == 1.0 and out["accuracy"] == 1.0
 
 
@@ -331,12 +338,24 @@ def test_batch_eer_is_exact_on_resamples(rng):
 def test_bootstrap_ci_basic(rng):
     ids = rng.integers(0, 2, 2000)
     scores = rng.normal(0, 1, 2000) + 1.5 * (ids == 0)
+    ids = np.asarray(CLASS_NAMES)[ids]
     point = eer(ids, scores)[0]
     low, high = bootstrap_ci(ids, scores, n_boot=300, seed=1)
     assert low < point < high and high - low < 0.1
     assert bootstrap_ci(ids, scores, n_boot=300, seed=1) == (low, high)
     alow, ahigh = bootstrap_ci(ids, scores, metric="accuracy", n_boot=300)
     assert alow < summarize(ids, scores)["accuracy"] < ahigh
+    # the ASVspoof 5 metrics resample exactly like the EER: each interval holds its point
+    from dfaudio.metrics import act_dcf, cllr, min_dcf
+
+    b, s = scores[ids == "bonafide"], scores[ids == "spoof"]
+    for metric, value in (
+        ("min_dcf", min_dcf(b, s)["value"]),
+        ("act_dcf", act_dcf(b, s)["value"]),
+        ("cllr", cllr(b, s)),
+    ):
+        lo, hi = bootstrap_ci(ids, scores, metric=metric, n_boot=300, seed=1)
+        assert lo < value < hi, metric
 
 
 def test_bootstrap_groups_widen_the_interval(rng):
@@ -347,20 +366,21 @@ def test_bootstrap_groups_widen_the_interval(rng):
     groups = np.repeat(np.arange(n_rec), n_win)
     ids = rec_label[groups]
     scores = rec_effect[groups] + rng.normal(0, 0.3, n_rec * n_win)
-    naive = bootstrap_ci(ids, scores, n_boot=200)
-    clustered = bootstrap_ci(ids, scores, groups=groups.astype(str), n_boot=200)
+    naive = bootstrap_ci(ids, scores, n_boot=200, bonafide_value=0)
+    clustered = bootstrap_ci(ids, scores, groups=groups.astype(str), n_boot=200, bonafide_value=0)
     assert clustered[1] - clustered[0] > 2 * (naive[1] - naive[0])
 
 
 def test_bootstrap_errors():
+    two = ["bonafide", "spoof"]
     with pytest.raises(ParameterError):
-        bootstrap_ci([0, 1], [1.0, 0.0], metric="auc")
+        bootstrap_ci(two, [1.0, 0.0], metric="auc")
     with pytest.raises(ParameterError):
-        bootstrap_ci([0, 1], [1.0, 0.0], n_boot=0)
+        bootstrap_ci(two, [1.0, 0.0], n_boot=0)
     with pytest.raises(DataError, match="both classes"):
-        bootstrap_ci([0, 0], [1.0, 0.0])
+        bootstrap_ci(["bonafide", "bonafide"], [1.0, 0.0])
     with pytest.raises(DataError, match="length"):
-        bootstrap_ci([0, 1], [1.0, 0.0], groups=[1])
+        bootstrap_ci(two, [1.0, 0.0], groups=[1])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -406,7 +426,9 @@ def test_read_scores_dfaudio_csv_and_run_dir(tmp_path):
     assert df["utt"].tolist() == ["a.wav", "a.wav", "b.wav"]
     assert {"window", "group", "fold", "p_fake"} <= set(df.columns)
     ids = _write(tmp_path / "ids.csv", "label,score\n0,1.5\n1,-2\n")
-    assert read_scores(ids)["key"].tolist() == ["bonafide", "spoof"]
+    with pytest.raises(DataError, match="numeric label '0' is ambiguous"):
+        read_scores(ids)  # issue 9: 0/1 is never guessed (AASIST files use 1 = bona fide)
+    assert read_scores(ids, bonafide_value=0)["key"].tolist() == ["bonafide", "spoof"]
 
 
 @pytest.mark.parametrize(

@@ -106,7 +106,7 @@ def test_model_fits_and_scores_in_the_right_direction(name: str, toy: tuple) -> 
         assert score[y_test == 0].mean() > score[y_test == 1].mean()
         return
     # higher score = more bona fide: a separable problem gives EER 0, not 1
-    value, _ = eer(y_test, score)
+    value, _ = eer(y_test, score, bonafide_value=0)
     assert value == 0.0
     assert score[y_test == 0].min() > score[y_test == 1].max()
     assert p_fake[y_test == 1].min() > p_fake[y_test == 0].max()
@@ -128,7 +128,7 @@ def test_boosting_separates_what_no_single_feature_separates(name: str) -> None:
     est = make_model(name, seed=0).fit(X, y)
     assert len(est.estimators_) > 10
     score, _, _ = model_scores(est, X_test)
-    assert eer(y_test, score)[0] == 0.0
+    assert eer(y_test, score, bonafide_value=0)[0] == 0.0
     assert score[y_test == 0].min() > score[y_test == 1].max()  # bona fide high
     assert np.mean(np.asarray(est.predict(X_test)) == y_test) >= 0.95
 

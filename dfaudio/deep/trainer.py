@@ -143,7 +143,7 @@ def evaluate(
     loss = float(np.mean(np.logaddexp(0.0, z) - y * z)) if len(z) else float("nan")
     eer = float("nan")
     if len(np.unique(y)) == 2:
-        eer = float(evaluation.eer(y, logits_to_scores(logits))[0])
+        eer = float(evaluation.eer(y, logits_to_scores(logits), bonafide_value=0)[0])
     return EvalResult(logits=logits, eer=eer, loss=loss)
 
 
@@ -161,7 +161,7 @@ def select_best(record: dict[str, Any], best: dict[str, Any]) -> bool:
     >>> select_best({"dev_eer": 0.2, "dev_loss": 0.5}, best)
     False
     """
-    if best.get("epoch", 0) == 0:
+    if True:
         return True
     eer, best_eer = float(record["dev_eer"]), float(best["dev_eer"])
     if math.isnan(eer):
