@@ -105,8 +105,6 @@ window.addEventListener("load", function () {
 });
 """
 
-_NUMERIC = {"#", "rows", "acc %", "EER %", "EER 95% CI", "AUC"}
-
 
 def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
@@ -121,9 +119,10 @@ def _pct(x: Any, digits: int = 2) -> str:
 
 
 def _leaderboard_table(df: pd.DataFrame) -> str:
-    from dfaudio.runs.leaderboard import display_frame
+    from dfaudio.runs.leaderboard import display_frame, right_aligned
 
     disp = display_frame(df)
+    numeric = right_aligned()
     head = "".join(f"<th scope='col'>{_e(c)}</th>" for c in disp.columns)
     rows = []
     for i, rec in enumerate(disp.to_dict("records")):
@@ -136,7 +135,7 @@ def _leaderboard_table(df: pd.DataFrame) -> str:
             elif col == "run":
                 cells.append(f"<td><a href='#run-{i + 1}'>{_e(val)}</a></td>")
             else:
-                cls = " class='num'" if col in _NUMERIC else ""
+                cls = " class='num'" if col in numeric else ""
                 cells.append(f"<td{cls}>{_e(val)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (
@@ -147,6 +146,7 @@ def _leaderboard_table(df: pd.DataFrame) -> str:
 
 def _legend() -> str:
     from dfaudio.labels import SCORE_DIRECTION
+    from dfaudio.runs.leaderboard import MIN_TRIALS_PER_CLASS
 
     splits = "".join(
         f"<dt><span class='split split-{_e(k)}'>{_e(k)}</span></dt><dd>{_e(v)}</dd>"
@@ -156,9 +156,13 @@ def _legend() -> str:
         "<div class='legend' id='legend'><p><b>Scores:</b> "
         + _e(SCORE_DIRECTION)
         + ". EER is computed from the continuous scores (official ASVspoof algorithm), never from "
-        "hard decisions; rows are sorted by EER (lower is better). Accuracy uses the threshold "
-        "0 on the log-odds (p_fake 0.5). Metrics are over held-out one-second windows, averaged "
-        "over folds for K-fold runs; the 95 % CI is a bootstrap over recordings/groups.</p>"
+        "hard decisions; rows are ranked by EER (lower is better). Accuracy uses the threshold "
+        "0 on the log-odds (p_fake 0.5). EER and accuracy are over all held-out scores of a run "
+        "pooled (windows or clips; all folds of a K-fold run), and each CI95 is the 95 % "
+        "bootstrap interval of that same pooled value, resampling whole recordings/groups; the "
+        "fold mean &#177; std of K-fold runs is a separate column. Runs with fewer than "
+        f"{MIN_TRIALS_PER_CLASS} held-out trials of either class are not ranked ('-') and come "
+        "after the ranked ones.</p>"
         "<p><b>Split types</b></p><dl>" + splits + "</dl></div>"
     )
 
@@ -175,15 +179,28 @@ def _details(metrics: dict[str, Any]) -> str:
     add("data", metrics.get("data"))
     add("split", f"{metrics.get('split_type', '?')}: {metrics.get('split', '')}".rstrip(": "))
     add("rows (held-out)", f"{metrics.get('n_rows', '?')} ({metrics.get('n_test_rows', '?')})")
-    ci = metrics.get("eer_ci95")
-    ci_txt = f" (95 % CI {_pct(ci[0], 1)} to {_pct(ci[1], 1)})" if isinstance(ci, list) else ""
-    add("EER", _pct(metrics.get("eer")) + ci_txt)
-    if metrics.get("eer_pooled") is not None:
-        thr = metrics.get("eer_threshold")
-        thr_txt = f" at score {float(thr):.4g}" if thr is not None else ""
-        add("EER pooled over folds", f"{_pct(metrics['eer_pooled'])}{thr_txt}")
-    add("accuracy", _pct(metrics.get("accuracy")))
-    add("ROC AUC", metrics.get("roc_auc") and f"{float(metrics['roc_auc']):.4f}")
+    from dfaudio.runs.record import headline
+
+    def ci_text(key: str) -> str:
+        ci = metrics.get(f"{key}_ci95")
+        ok = isinstance(ci, list) and len(ci) == 2 and ci[0] is not None
+        return f" (95 % CI {_pct(ci[0], 1)} to {_pct(ci[1], 1)})" if ok else ""
+
+    thr = metrics.get("eer_threshold")
+    thr_txt = f", threshold {float(thr):.4g}" if thr is not None else ""
+    trials = ""
+    if metrics.get("n_bonafide") is not None:
+        trials = f" over {metrics['n_bonafide']} bona fide / {metrics.get('n_spoof')} spoof trials"
+    add("EER (pooled held-out)", _pct(headline(metrics, "eer")) + ci_text("eer") + thr_txt + trials)
+    add("accuracy (pooled)", _pct(headline(metrics, "accuracy")) + ci_text("accuracy"))
+    for key, name in (("eer", "EER"), ("accuracy", "accuracy")):
+        mean = metrics.get(f"{key}_fold_mean")
+        if mean is not None:
+            std = metrics.get(f"{key}_fold_std")
+            add(f"{name} over folds", f"mean {_pct(mean)}, std {_pct(std)} "
+                f"({metrics.get('n_folds')} folds)")  # fmt: skip
+    auc = headline(metrics, "roc_auc")
+    add("ROC AUC", auc and f"{float(auc):.4f}")
     clip = metrics.get("clip_level") or {}
     if "eer" in clip:
         add("per recording", f"EER {_pct(clip['eer'])}, accuracy {_pct(clip.get('accuracy'))} "

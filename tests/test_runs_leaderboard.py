@@ -51,7 +51,7 @@ def test_run_dir_layout(cv_run) -> None:
         "environment.json",
     } <= names  # fmt: skip
     assert not [n for n in names if n.endswith(".part") or n.startswith(".")]  # no leftovers
-    assert d.name.endswith("-logreg-deep-voice-26")
+    assert "-logreg-deep-voice" in d.name
     cfg = json.loads((d / "config.json").read_text(encoding="utf-8"))
     assert (cfg["kind"], cfg["model"], cfg["cv"], cfg["seed"]) == ("sklearn", "logreg", 3, 0)
     assert cfg["feature_columns"] == list(DEEP_VOICE_FEATURES)
@@ -218,8 +218,9 @@ def test_environment_records_seed_and_versions() -> None:
 def _fake_run(base: Path, name: str, **metrics) -> Path:
     d = base / name
     d.mkdir(parents=True)
-    m = {"kind": "sklearn", "features": "deep-voice-26", "data": "t.csv", "n_rows": 100,
-         "created": "2026-01-01T00:00:00+00:00", "eer_ci95": [0.01, 0.2], **metrics}  # fmt: skip
+    m = {"metrics_schema": 2, "kind": "sklearn", "features": "deep-voice-26", "data": "t.csv",
+         "n_rows": 100, "n_bonafide": 50, "n_spoof": 50, "created": "2026-01-01T00:00:00+00:00",
+         "eer_ci95": [0.01, 0.2], **metrics}  # fmt: skip
     (d / "metrics.json").write_text(json.dumps(m), encoding="utf-8")
     return d
 
@@ -240,7 +241,58 @@ def test_collect_sorts_by_eer_then_accuracy(runs: Path) -> None:
     df = collect(runs)
     assert df["model"].tolist() == ["c", "a", "b", "d"]  # ties on EER: higher accuracy first
     assert df["split_type"].tolist() == ["stratified", "leaky", "grouped", "given"]
+    assert df["rank"].tolist() == [1, 2, 3, None]  # no EER: not ranked
+    assert df["note"].iloc[3] == "no EER"
     assert df.attrs["skipped"] == []
+
+
+def test_tiny_run_is_listed_after_the_ranked_ones(runs: Path) -> None:
+    """A perfect score on 2 trials per class does not outrank a real result."""
+    _fake_run(runs, "r-tiny", model="tiny", eer=0.0, accuracy=1.0, n_bonafide=2, n_spoof=2,
+              eer_ci95=[0.0, 0.0])  # fmt: skip
+    _fake_run(runs, "r-edge", model="edge", eer=0.01, accuracy=0.99, n_bonafide=25, n_spoof=24)
+    df = collect(runs)
+    assert df["model"].tolist() == ["c", "a", "b", "tiny", "edge", "d"]
+    assert df["rank"].tolist() == [1, 2, 3, None, None, None]
+    assert "2 bona fide / 2 spoof" in df["note"].iloc[3] and "< 25" in df["note"].iloc[3]
+    table = render(df, "table").splitlines()
+    assert table[5].lstrip().startswith("-") and "tiny" in table[5]
+    recs = json.loads(render(df, "json"))
+    assert [r["ranked"] for r in recs] == [True, True, True, False, False, False]
+    # filtering re-ranks: the ranks stay 1, 2, ...
+    from dfaudio.runs.leaderboard import rank
+
+    sub = rank(df[df["model"].isin(["b", "tiny"])].reset_index(drop=True))
+    assert sub["rank"].tolist() == [1, None]
+
+
+def test_schema_1_runs_show_their_pooled_value(tmp_path: Path) -> None:
+    """Old metrics.json kept the fold mean under 'eer'; the board shows the pooled value."""
+    d = tmp_path / "old"
+    d.mkdir()
+    m = {"model": "old", "n_folds": 5, "eer": 0.5106, "eer_std": 0.1, "eer_ci95": [0.333, 0.486],
+         "accuracy": 0.7, "pooled": {"eer": 0.40, "accuracy": 0.72, "n_bonafide": 40,
+                                     "n_spoof": 40}}  # fmt: skip
+    (d / "metrics.json").write_text(json.dumps(m), encoding="utf-8")
+    row = collect(tmp_path).iloc[0]
+    assert row["eer"] == 0.40 and row["accuracy"] == 0.72
+    assert row["eer_folds"] == [0.5106, 0.1] and row["rank"] == 1
+
+
+def test_add_column(runs: Path, monkeypatch) -> None:
+    from dfaudio.runs import leaderboard
+
+    monkeypatch.setattr(leaderboard, "COLUMNS", list(leaderboard.COLUMNS))
+    leaderboard.add_column(
+        leaderboard.Column("n_folds", "folds", lambda m: m.get("n_folds", 1), right=True),
+        after="split_type",
+    )
+    df = collect(runs)
+    header = render(df, "table").splitlines()[0].split()
+    assert header[6] == "folds"
+    assert json.loads(render(df, "json"))[0]["n_folds"] == 1
+    with pytest.raises(ParameterError):
+        leaderboard.add_column(leaderboard.Column("eer", "x", lambda m: 0))
 
 
 def test_collect_skips_corrupt_metrics(runs: Path) -> None:
@@ -265,9 +317,11 @@ def test_render_formats(runs: Path) -> None:
     csv = pd.read_csv(__import__("io").StringIO(render(df, "csv")))
     assert csv["model"].tolist() == ["c", "a", "b", "d"]
     assert csv["eer"].iloc[0] == 0.05  # fractions, not percent
+    assert {"eer_fold_mean", "eer_fold_std", "n_bonafide", "ranked"} <= set(csv.columns)
     recs = json.loads(render(df, "json"))
     assert [r["model"] for r in recs] == ["c", "a", "b", "d"]
     assert recs[1]["split_type"] == "leaky" and recs[0]["eer"] == 0.05
+    assert recs[0]["eer_ci95"] == [0.01, 0.2] and recs[3]["eer"] is None
     assert "run_dir" not in recs[0]
     with pytest.raises(ParameterError):
         render(df, "html")
@@ -278,3 +332,31 @@ def test_empty_leaderboard(tmp_path: Path) -> None:
     assert len(df) == 0
     assert render(df, "table").splitlines()[0].startswith("#")
     assert json.loads(render(df, "json")) == []
+
+
+# --------------------------------------------------------------------------- real runs
+
+
+@pytest.mark.slow
+def test_every_leaderboard_point_lies_inside_its_interval(demo_table, cv_run, tmp_path) -> None:
+    """Real runs on real audio (grouped CV and a hold-out): each EER and accuracy on the board
+    is the pooled held-out value and lies inside its own 95 % interval; the fold mean is not."""
+    runs_dir = cv_run.run_dir.parent
+    for model, kw in (("knn", {"cv": 5}), ("gnb", {"test_size": 0.4}), ("mlp", {"cv": 4})):
+        fit_sklearn(demo_table, model=model, seed=1, runs_dir=runs_dir, **kw)
+    df = collect(runs_dir)
+    assert len(df) >= 4
+    for _, row in df.iterrows():
+        m = json.loads((Path(row["run_dir"]) / "metrics.json").read_text(encoding="utf-8"))
+        scores = pd.read_csv(Path(row["run_dir"]) / "scores.csv")
+        from dfaudio.evaluation import summarize
+
+        pooled = summarize(scores["label"], scores["score"])
+        assert row["eer"] == pytest.approx(pooled["eer"], abs=1e-6)
+        assert row["accuracy"] == pytest.approx(pooled["accuracy"], abs=1e-6)
+        for key in ("eer", "accuracy"):
+            lo, hi = row[f"{key}_ci95"]
+            assert lo <= row[key] <= hi, (row["model"], key, row[key], (lo, hi))
+        assert (row["n_bonafide"], row["n_spoof"]) == (pooled["n_bonafide"], pooled["n_spoof"])
+        if m["n_folds"] > 1:
+            assert row["eer_folds"][0] == pytest.approx(np.mean([f["eer"] for f in m["folds"]]))

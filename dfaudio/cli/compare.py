@@ -40,16 +40,19 @@ def cli(
     html_path: str | None,
     force: bool,
 ) -> None:
-    """Rank every run under RUNS_DIR (default runs/) by EER.
+    """Rank every run under RUNS_DIR (default runs/) by pooled held-out EER.
 
-    Reads only metrics.json files: fast, and never imports torch. The split column says how each
-    run was validated: grouped (no recording on both sides), given (the corpus's own split),
-    stratified (table without provenance) or leaky (--split-by window).
+    EER and accuracy are over all held-out scores of a run pooled, each with the 95 % bootstrap
+    interval of that same value (whole recordings resampled); fold mean +/- std are separate
+    columns. Runs with fewer than 25 held-out trials of either class are listed after the ranked
+    ones, marked '-'. Reads only metrics.json files: fast, and never imports torch. The split
+    column says how each run was validated: grouped (no recording on both sides), given (the
+    corpus's own split), stratified (table without provenance) or leaky (--split-by window).
     """
     from pathlib import Path
 
     from dfaudio.exceptions import DataError
-    from dfaudio.runs.leaderboard import collect, render
+    from dfaudio.runs.leaderboard import collect, rank, render
 
     if not Path(runs_dir).exists():
         raise DataError("no such runs directory (train a model first, e.g. dfaudio demo)", runs_dir)
@@ -58,6 +61,8 @@ def cli(
         df = df[df["data"] == data_filter].reset_index(drop=True)
     if split_type:
         df = df[df["split_type"] == split_type].reset_index(drop=True)
+    if data_filter or split_type:
+        df = rank(df)
     for s in df.attrs.get("skipped", []):
         click.echo(f"warning: skipped {s}", err=True)
     if html_path:
