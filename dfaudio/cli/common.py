@@ -41,6 +41,9 @@ def handle_errors(fn: F) -> F:
             fail(f"{exc.filename}: no such file or directory")
         except PermissionError as exc:
             fail(f"{exc.filename}: permission denied")
+        except OSError as exc:  # disk full, read-only file system, a path through a file ...
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{where}{(exc.strerror or str(exc)).lower()}")
         except KeyboardInterrupt:
             fail("interrupted", code=130)
         return None
@@ -73,6 +76,76 @@ def parse_label_map_option(items: tuple[str, ...]) -> dict[str, str] | None:
     from dfaudio.labels import parse_label_map
 
     return parse_label_map(items)
+
+
+#: Largest seed numpy's generators accept (``--seed`` range is 0 .. MAX_SEED).
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed: int, *, flag: str = "--seed") -> int:
+    """Refuse a seed numpy cannot take (negative, or 2**32 and above) with one line."""
+    from dfaudio.exceptions import ParameterError
+
+    if not 0 <= seed <= MAX_SEED:
+        raise ParameterError(f"{flag} must be between 0 and {MAX_SEED} (2**32 - 1), got {seed}")
+    return seed
+
+
+def check_jobs(
+    jobs: int, *, n_work: int | None = None, what: str = "files", flag: str = "--jobs"
+) -> int:
+    """Worker count for ``-j``: -1 means all cores; capped at the work and the cores.
+
+    A cap is said in one ``note:`` line on stderr (``-j 1000`` on 10 files once started 1,003
+    processes).
+
+    Raises
+    ------
+    ParameterError
+        ``jobs`` is 0 or below -1.
+    """
+    import os
+
+    from dfaudio.exceptions import ParameterError
+
+    if jobs == 0 or jobs < -1:
+        raise ParameterError(
+            f"{flag} must be a positive number of workers, or -1 for all cores; got {jobs}"
+        )
+    cores = os.cpu_count() or 1
+    limit = min(cores, n_work) if n_work else cores
+    n = max(1, min(cores if jobs == -1 else jobs, limit))
+    if jobs > n:
+        work = f"{n_work} {what}, " if n_work else ""
+        click.echo(f"note: {flag} {jobs} capped at {n} ({work}{cores} cores)", err=True)
+    return n
+
+
+def check_range(
+    value: float | None,
+    *,
+    flag: str,
+    low: float | None = None,
+    high: float | None = None,
+    unit: str = "",
+) -> None:
+    """Refuse a non-finite number, or one outside ``[low, high]``, naming the flag and range."""
+    import math
+
+    from dfaudio.exceptions import ParameterError
+
+    if value is None:
+        return
+    unit = f" {unit}" if unit else ""
+    if not math.isfinite(value):
+        raise ParameterError(f"{flag} must be a finite number, got {value}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        lo = "" if low is None else f"{low:g}{unit}"
+        hi = "" if high is None else f"{high:g}{unit}"
+        span = (
+            f"between {lo} and {hi}" if lo and hi else (f"at least {lo}" if lo else f"at most {hi}")
+        )
+        raise ParameterError(f"{flag} must be {span}, got {value:g}{unit}")
 
 
 #: Choices for ``--layout`` (kept here so that ``--help`` imports nothing heavy).

@@ -19,11 +19,71 @@ from dfaudio.exceptions import ParameterError
 
 
 def check_writable(path: str | Path, *, force: bool = False) -> Path:
-    """Raise :class:`ParameterError` if ``path`` exists and ``force`` is false."""
+    """Check, before any work, that ``path`` can be written.
+
+    Raises :class:`ParameterError` when ``path`` exists and ``force`` is false, when it exists but
+    is not a regular file (a folder, ``/dev/null``, a FIFO: renaming onto it would replace it), or
+    when its folder cannot take a new file (:func:`check_folder_writable`).
+    """
+    p = _check_target(path, force=force)
+    check_folder_writable(p.parent)
+    return p
+
+
+def _check_target(path: str | Path, *, force: bool) -> Path:
     p = Path(path)
+    kind = special_file_kind(p)
+    if kind is not None:
+        raise ParameterError(f"{p}: is {kind}, not a regular file; give a file name")
     if p.exists() and not force:
         raise ParameterError(f"{p}: already exists; pass --force to overwrite")
     return p
+
+
+def check_folder_writable(folder: str | Path) -> Path:
+    """Check that a file can be created in ``folder`` (or in the folders that would be made).
+
+    The nearest existing folder is probed by creating and removing an empty temporary file, so
+    a read-only file system or a permission problem is found before any work, also for root
+    (for whom :func:`os.access` always says yes).
+
+    Raises
+    ------
+    ParameterError
+        The path leads through a regular file, or the folder cannot be written.
+    """
+    d = Path(folder)
+    probe = d
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ParameterError(f"{d}: cannot make a folder there: {probe} is a file")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".dfaudio-probe-", dir=probe)
+    except OSError as exc:
+        raise ParameterError(f"{probe}: cannot write there ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(tmp)
+    return d
+
+
+def special_file_kind(path: str | Path) -> str | None:
+    """``"a folder"``, ``"a FIFO"``, ``"a character device"`` ... for an existing path that is
+    not a regular file; ``None`` for a regular file or a missing path."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), None)
 
 
 @contextlib.contextmanager
@@ -39,7 +99,7 @@ def atomic_path(path: str | Path, *, force: bool = False) -> Iterator[Path]:
     >>> os.listdir(d)
     ['t.csv']
     """
-    p = check_writable(path, force=force)
+    p = _check_target(path, force=force)  # the temporary file below probes the folder
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
     os.close(fd)
