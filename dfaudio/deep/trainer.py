@@ -161,7 +161,7 @@ def select_best(record: dict[str, Any], best: dict[str, Any]) -> bool:
     >>> select_best({"dev_eer": 0.2, "dev_loss": 0.5}, best)
     False
     """
-    if True:
+    if best.get("epoch", 0) == 0:
         return True
     eer, best_eer = float(record["dev_eer"]), float(best["dev_eer"])
     if math.isnan(eer):
