@@ -130,3 +130,121 @@ def test_labels_tsv_folder_is_a_dataset(shared_data: Path) -> None:
     assert set(m.loc[m["label"] == "bonafide", "attack"]) == {"-"}
     assert m["group"].nunique() == 5  # SYSTEM+UTT: every utterance one group
     assert np.all(m.groupby("group")["label"].nunique() == 2)
+
+
+# ----------------------------------------------------------------------------------------------
+# held-out attacks and speakers
+# ----------------------------------------------------------------------------------------------
+
+
+def _attack_corpus(n_utts: int = 12, attacks: tuple[str, ...] = ("A01", "A02", "A03", "A04")):
+    """A paired corpus: every utterance has a real row and one fake per attack, in one group."""
+    rows = []
+    for u in range(n_utts):
+        spk = f"spk{u % 4}"
+        rows.append(("bonafide", "-", f"u{u}", spk))
+        for a in attacks:
+            if (u + len(a)) % 5:  # not every utterance has every attack
+                rows.append(("spoof", a, f"u{u}", spk))
+    df = pd.DataFrame(rows, columns=["label", "attack", "group", "speaker"])
+    y = (df["label"] == "spoof").to_numpy().astype(int)
+    return df, y
+
+
+@pytest.mark.parametrize("cv", [2, 3, 5])
+def test_no_fold_tests_an_attack_it_trained_on(cv: int) -> None:
+    df, y = _attack_corpus()
+    att = df["attack"].to_numpy()
+    groups = df["group"].to_numpy()
+    plan = plan_splits(y, groups=groups, attacks=att, cv=cv, split_by="attack")
+    assert plan.protocol == "attack" and plan.split_type == "grouped"
+    assert plan.fold_names is not None and len(plan.fold_names) == len(plan.folds)
+    tested = np.zeros(len(y), dtype=int)
+    for (tr, te), name in zip(plan.folds, plan.fold_names, strict=True):
+        assert name not in set(att[tr])  # the held-out attack never trains
+        assert set(att[te][y[te] == 1]) == {name}  # and is the only attack tested
+        assert not set(groups[tr]) & set(groups[te])  # a real clip and its fakes stay together
+        assert set(y[te]) == {0, 1}
+        tested[te[y[te] == 1]] += 1
+    assert sorted(set(plan.fold_names)) == ["A01", "A02", "A03", "A04"]
+    assert (tested[y == 1] == 1).all()  # every spoof is tested exactly once
+
+
+def test_split_by_attack_needs_attacks() -> None:
+    from dfaudio.exceptions import ParameterError
+
+    df, y = _attack_corpus()
+    with pytest.raises(ParameterError, match="needs an 'attack' column"):
+        plan_splits(y, groups=df["group"].to_numpy(), split_by="attack")
+    one = np.where(y == 1, "A01", "-")
+    with pytest.raises(ParameterError, match="at least 2 attacks"):
+        plan_splits(y, groups=df["group"].to_numpy(), attacks=one, split_by="attack")
+
+
+def test_split_by_speaker_keeps_speakers_and_groups_apart() -> None:
+    from dfaudio.exceptions import ParameterError
+
+    df, y = _attack_corpus()
+    spk, groups = df["speaker"].to_numpy(), df["group"].to_numpy()
+    plan = plan_splits(y, groups=groups, speakers=spk, cv=2, split_by="speaker")
+    assert plan.protocol == "speaker" and "over 4 speakers" in plan.description
+    for tr, te in plan.folds:
+        assert not set(spk[tr]) & set(spk[te])
+        assert not set(groups[tr]) & set(groups[te])
+    with pytest.raises(ParameterError, match="needs a 'speaker' column"):
+        plan_splits(y, groups=groups, cv=2, split_by="speaker")
+
+
+def _feature_table(df: pd.DataFrame, rng: np.random.Generator, *, shift: float = 1.5):
+    from dfaudio.schema import DEEP_VOICE_FEATURES
+    from dfaudio.tables import validate_table
+
+    X = rng.standard_normal((len(df), len(DEEP_VOICE_FEATURES)))
+    X[:, 0] += shift * (df["label"] == "spoof").to_numpy()
+    t = pd.DataFrame(X, columns=list(DEEP_VOICE_FEATURES))
+    t["label"] = df["label"].to_numpy()
+    t["file"] = [f"f{i}.wav" for i in range(len(df))]
+    for c in ("group", "attack", "speaker", "split"):
+        if c in df.columns:
+            t[c] = df[c].to_numpy()
+    return validate_table(t, source="synthetic.csv")
+
+
+def test_fit_sklearn_keeps_eer_per_held_out_attack(rng: np.random.Generator) -> None:
+    from dfaudio.training.fit_sklearn import fit_sklearn
+
+    df, _ = _attack_corpus()
+    res = fit_sklearn(
+        _feature_table(df, rng), model="logreg", cv=3, split_by="attack", runs_dir=None
+    )
+    m = res.metrics
+    per = m["held_out_attacks"]
+    assert sorted(per) == ["A01", "A02", "A03", "A04"]
+    eers = [v["eer"] for v in per.values()]
+    assert m["held_out_eer_mean"] == pytest.approx(np.mean(eers))
+    assert m["held_out_eer_worst"] == pytest.approx(max(eers))
+    assert per[m["held_out_worst"]]["eer"] == max(eers)
+    assert set(res.scores["held_out"]) == set(per)
+    # the per-attack EER is the EER of that attack's held-out folds
+    from dfaudio.evaluation import eer
+
+    s = res.scores[res.scores["held_out"] == "A02"]
+    assert per["A02"]["eer"] == pytest.approx(eer(s["label"], s["score"])[0])
+
+
+def test_given_split_reports_seen_and_unseen_attacks(rng: np.random.Generator) -> None:
+    from dfaudio.training.fit_sklearn import fit_sklearn
+
+    rows = []
+    for i in range(40):
+        split = "train" if i < 20 else "eval"
+        rows.append(("bonafide", "-", f"g{i}", split))
+        attack = ("A01", "A02")[i % 2] if split == "train" else ("A01", "A07", "A08")[i % 3]
+        rows.append(("spoof", attack, f"h{i}", split))
+    df = pd.DataFrame(rows, columns=["label", "attack", "group", "split"])
+    m = fit_sklearn(_feature_table(df, rng), model="logreg", runs_dir=None).metrics
+    assert m["split_type"] == "given"
+    assert {k: v["seen_in_training"] for k, v in m["per_attack"].items()} == {
+        "A01": True, "A07": False, "A08": False,
+    }  # fmt: skip
+    assert m["unseen_attacks"] == ["A07", "A08"]

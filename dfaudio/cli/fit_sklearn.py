@@ -29,11 +29,14 @@ Examples:
 @click.option("--cv", type=int, default=None, help="K-fold cross-validation (default 5).")
 @click.option("--test-size", type=float, default=None,
               help="Hold out this fraction once instead of K-fold.")  # fmt: skip
-@click.option("--split-by", type=click.Choice(["auto", "group", "window", "given"]),
+@click.option("--split-by",
+              type=click.Choice(["auto", "group", "window", "given", "attack", "speaker"]),
               default="auto", show_default=True,
               help="auto: the table's split column if any, else groups (recordings/speakers) "
                    "when known. 'window' splits windows of one recording across folds: the run "
-                   "is marked leaky.")  # fmt: skip
+                   "is marked leaky. 'attack': leave one attack out (each fold tests an attack "
+                   "no training row has; EER per held-out attack). 'speaker': grouped folds over "
+                   "the table's speaker column.")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--runs-dir", type=click.Path(file_okay=False), default="runs", show_default=True)
 @click.option("-j", "--jobs", type=int, default=1, show_default=True,
@@ -67,6 +70,8 @@ def cli(
     plan = plan_splits(
         table.y, groups=table.groups, splits=splits, cv=cv, test_size=test_size,
         split_by=split_by, seed=seed, recordings=table.recordings,
+        attacks=table.meta["attack"].to_numpy() if "attack" in table.meta else None,
+        speakers=table.meta["speaker"].to_numpy() if "speaker" in table.meta else None,
     )  # fmt: skip
     if not as_json:
         click.echo(f"{data}: {len(table.y)} rows, {plan.description} [{plan.split_type}]")
@@ -82,6 +87,10 @@ def cli(
         out.append(m)
         if not as_json:
             click.echo(format_result(m))
+            from dfaudio.generalization.heldout import format_attack_table
+
+            if attacks_text := format_attack_table(m):
+                click.echo(attacks_text)
             for w in m.get("warnings", []):
                 if w not in plan.warnings:
                     click.echo(f"note: {name}: {w}", err=True)

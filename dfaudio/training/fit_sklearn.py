@@ -101,6 +101,8 @@ def fit_sklearn(
         plan = plan_splits(
             y, groups=table.groups, splits=splits, cv=cv, test_size=test_size,
             split_by=split_by, seed=seed, recordings=table.recordings,
+            attacks=table.meta["attack"].to_numpy() if "attack" in table.meta else None,
+            speakers=table.meta["speaker"].to_numpy() if "speaker" in table.meta else None,
         )  # fmt: skip
     ests = Parallel(n_jobs=jobs)(delayed(_fit_fold)(model, seed, X, y, tr) for tr, _ in plan.folds)
     parts = []
@@ -129,6 +131,9 @@ def fit_sklearn(
         base = Path(str(table.source)).parent
         extra["sample_rates"] = probe_sample_rates(meta["file"].astype(str), base=base)
         extra["sample_rates_source"] = "audio files"
+    from dfaudio.generalization.heldout import held_out_extra
+
+    extra.update(held_out_extra(plan, scores_df, meta))  # per-attack / held-out-attack tables
     info = RunInfo(
         kind="sklearn",
         model=model,
