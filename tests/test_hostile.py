@@ -398,3 +398,140 @@ def test_bad_group_regex_is_one_line(tmp_path: Path, regex: str, expected: str) 
     res = _invoke(["tabulate", str(tmp_path / "d"), "-o", str(out), "--group-regex", regex])
     assert expected in _one_error_line(res)
     assert not out.exists()
+
+
+# ---- non-finite scores and thresholds
+
+
+def test_nan_weights_never_give_a_verdict(tmp_path: Path) -> None:
+    from dfaudio.models.persist import save_sklearn
+    from dfaudio.models.sklearn_zoo import make_model
+    from dfaudio.schema import DEEP_VOICE_FEATURES
+
+    run = tmp_path / "run"
+    run.mkdir()
+    X, y = _tiny_xy()
+    est = make_model("logreg").fit(X, y)
+    est[-1].coef_[:] = np.nan  # what a diverged training leaves behind
+    save_sklearn(est, run, extra={"model": "logreg"})  # checksum of the NaN model: it loads
+    config = {"kind": "sklearn", "model": "logreg", "feature_columns": DEEP_VOICE_FEATURES}
+    (run / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    (run / "metrics.json").write_text(json.dumps({"eer_threshold": 0.0}), encoding="utf-8")
+    wav = Path(_demo_wav())
+    res = _invoke(["predict", str(run), str(wav), str(wav.parent / "LJ001-0002.wav")])
+    assert res.exit_code == 2, res.output
+    warns = [ln for ln in res.output.splitlines() if ln.startswith("warning:")]
+    assert len(warns) == 2 and all("non-finite score" in w for w in warns)
+    assert "bonafide" not in res.output and "spoof " not in res.output
+    assert "no file could be scored (2 failed)" in res.output
+
+
+class _HalfNaNBackend:
+    """Scores NaN for files whose name holds 'bad', 1.0 otherwise."""
+
+    kind = "sklearn"
+    window_s = 1.0
+    sr = None
+    rate_reason = "test"
+
+    def score_file(self, path: str, *, sr: int | None = None) -> Any:
+        from dfaudio.scoring.backends import WindowScores
+
+        s = np.nan if "bad" in Path(path).name else 1.0
+        return WindowScores(np.array([s, 1.0]), np.array([0.0, 1.0]), 2.0, [])
+
+
+def test_nan_score_fails_that_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dfaudio.scoring as scoring
+    from dfaudio.scoring.predictor import Predictor
+    from tests.conftest import tone, write_wav
+
+    good = write_wav(tmp_path / "real" / "good.wav", tone(440.0, duration_s=2.0), 16000)
+    bad = write_wav(tmp_path / "real" / "bad.wav", tone(440.0, duration_s=2.0), 16000)
+    pred = Predictor(
+        _HalfNaNBackend(), run_dir=tmp_path, model="m", threshold=0.0, threshold_source="test"
+    )
+    monkeypatch.setattr(scoring, "load_predictor", lambda *a, **k: pred)
+    out = tmp_path / "scores.txt"
+    res = _invoke(["predict", str(tmp_path), str(good), str(bad), "--scores-out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert f"warning: {bad}: non-finite score" in res.output
+    assert "1 scored, 1 failed" in res.output
+    lines = out.read_text().splitlines()
+    assert len(lines) == 1 and lines[0].endswith("good.wav - bonafide 1.000000")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_threshold_is_refused(logreg_run: Path, value: str) -> None:
+    line = _one_error_line(_invoke(["predict", str(logreg_run), _demo_wav(), "--threshold", value]))
+    assert "threshold" in line and "finite" in line
+    scores = logreg_run / "scores.txt"
+    scores.write_text("a - bonafide 0.5\nb - spoof -0.5\nc - bonafide 0.7\nd - spoof 0.1\n")
+    line = _one_error_line(_invoke(["evaluate", str(scores), "--threshold", value]))
+    assert "--threshold" in line and "finite" in line
+
+
+def test_non_numeric_run_threshold_names_the_file(logreg_run: Path) -> None:
+    (logreg_run / "metrics.json").write_text(json.dumps({"eer_threshold": "low"}))
+    line = _one_error_line(_invoke(["predict", str(logreg_run), _demo_wav()]))
+    assert "metrics.json: eer_threshold 'low' is not a finite number" in line
+
+
+# ---- evaluate: hard decisions, standard input, pipes, devices
+
+
+_HARD = "a - bonafide 1\nb - spoof 0\nc - bonafide 0\nd - spoof 0\ne - bonafide 1\n"
+_SOFT = "a - bonafide 0.9\nb - spoof 0.1\nc - bonafide 0.4\nd - spoof 0.2\ne - bonafide 1\n"
+
+
+@pytest.mark.parametrize(("text", "n"), [(_HARD, 2), (_HARD.replace(" 0\n", " 1\n"), 1)])
+def test_eer_of_hard_decisions_warns_loudly(tmp_path: Path, text: str, n: int) -> None:
+    path = tmp_path / "decisions.txt"
+    path.write_text(text)
+    res = CliRunner().invoke(_cli(), ["evaluate", str(path)])
+    assert res.exit_code == 0, res.output
+    (warn,) = [ln for ln in res.stderr.splitlines() if ln.startswith("warning:")]
+    assert f"only {n} distinct value" in warn and "hard decisions" in warn
+    res_json = CliRunner().invoke(_cli(), ["evaluate", str(path), "--json"])
+    assert any("hard decisions" in w for w in json.loads(res_json.stdout)["warnings"])
+    soft = tmp_path / "soft.txt"
+    soft.write_text(_SOFT)
+    assert "warning" not in CliRunner().invoke(_cli(), ["evaluate", str(soft)]).stderr
+
+
+def _cli() -> Any:
+    from dfaudio.cli.main import cli
+
+    return cli
+
+
+def test_evaluate_reads_standard_input() -> None:
+    res = CliRunner().invoke(_cli(), ["evaluate", "-", "--json"], input=_SOFT)
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["n_bonafide"] == 3
+    bad = CliRunner().invoke(_cli(), ["evaluate", "-"], input="x y\n")
+    line = _one_error_line(bad)
+    assert line.startswith("error: <stdin>: line 1") and "/tmp" not in line
+
+
+def test_evaluate_reads_a_pipe_and_names_devices(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "scores.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text(_SOFT))
+    writer.start()
+    res = _invoke(["evaluate", str(fifo), "--json"])
+    writer.join(timeout=10)
+    assert res.exit_code == 0, res.output
+    line = _one_error_line(_invoke(["evaluate", "/dev/null"]))
+    assert "/dev/null: no data (a character device gave 0 bytes)" in line
+
+
+def test_evaluate_plot_at_an_existing_file_is_refused_first(tmp_path: Path) -> None:
+    scores = tmp_path / "s.txt"
+    scores.write_text(_HARD)
+    line = _one_error_line(_invoke(["evaluate", str(scores), "--plot", str(scores)]))
+    assert "--plot" in line and "takes a folder" in line
+    assert scores.read_text() == _HARD

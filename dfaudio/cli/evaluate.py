@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,12 +106,79 @@ def _human(result: dict[str, Any], path: str, *, show_attacks: bool) -> str:
     return text
 
 
+def hard_decisions_warning(scores: Any) -> str | None:
+    """The warning for scores with fewer than 3 distinct values (hard decisions), else ``None``.
+
+    The EER of 0/1 decisions is one operating point, not the detector's EER: the official
+    algorithm still returns a number (0 % beside an accuracy of 11.8 % in issue 13). dfaudio
+    warns instead of refusing, because some models legitimately give two values (a decision
+    tree with pure leaves); the t-DCF, which needs a threshold sweep, refuses them.
+    """
+    import numpy as np
+
+    n = int(np.unique(np.asarray(scores, dtype=np.float64)).size)
+    if n >= 3:
+        return None
+    return (
+        f"the scores take only {n} distinct value{'s' if n != 1 else ''}: these are hard "
+        "decisions, not scores, and the EER below is one operating point, not the detector's "
+        "EER; evaluate continuous scores (log-odds, probabilities) instead"
+    )
+
+
+def _check_plot_dir(plot_dir: Path) -> None:
+    from dfaudio.exceptions import ParameterError
+    from dfaudio.io.files import check_folder_writable, special_file_kind
+
+    kind = special_file_kind(plot_dir)
+    if plot_dir.exists() and kind != "a folder":
+        raise ParameterError(
+            f"--plot {plot_dir}: exists and is {kind or 'a file'}; --plot takes a folder"
+        )
+    check_folder_writable(plot_dir)
+
+
+@contextlib.contextmanager
+def _readable(scorefile: Path) -> Iterator[Path]:
+    """A regular file to read: ``-`` (standard input), a pipe or a device is copied first.
+
+    ``dfaudio evaluate - < scores.txt`` and ``dfaudio evaluate <(grep ...)`` then work like a file,
+    and errors name ``<stdin>`` (or the pipe) rather than the temporary copy.
+    """
+    import sys
+    import tempfile
+
+    from dfaudio.exceptions import DataError
+    from dfaudio.io.files import special_file_kind
+
+    name = str(scorefile)
+    kind = None if name == "-" else special_file_kind(scorefile)
+    if name != "-" and kind in (None, "a folder"):
+        yield scorefile
+        return
+    shown = "<stdin>" if name == "-" else name
+    if name == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        with open(scorefile, "rb") as fh:
+            data = fh.read()
+    if not data:
+        raise DataError(f"no data ({kind or 'standard input'} gave 0 bytes)", shown)
+    with tempfile.TemporaryDirectory(prefix="dfaudio-evaluate-") as tmp:
+        copy = Path(tmp) / "scores"
+        copy.write_bytes(data)
+        try:
+            yield copy
+        except DataError as exc:
+            raise DataError(str(exc).replace(str(copy), shown)) from None
+
+
 @click.command(
     "evaluate",
     epilog=EPILOG,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.argument("scorefile", type=click.Path(path_type=Path))
+@click.argument("scorefile", type=click.Path(path_type=Path, allow_dash=True))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (fractions).")
 @click.option(
     "--asv-scores",
@@ -170,11 +239,17 @@ def cli(
 ) -> None:
     """EER, min t-DCF and per-attack metrics of a countermeasure score file.
 
-    SCOREFILE is a score file or a dfaudio run folder.
+    SCOREFILE is a score file, a dfaudio run folder, or - for standard input.
     """
+    from dfaudio.cli.common import check_range, check_seed
     from dfaudio.evaluation import evaluate_scores, read_asv_scores, read_scores
 
-    table = read_scores(scorefile)
+    check_range(threshold, flag="--threshold")
+    check_seed(seed)
+    if plot_dir is not None:
+        _check_plot_dir(plot_dir)
+    with _readable(scorefile) as path:
+        table = read_scores(path)
     asv = read_asv_scores(asv_scores) if asv_scores is not None else None
     result = evaluate_scores(
         table,
@@ -198,9 +273,14 @@ def cli(
             force=force,
         )
         result["plots"] = [str(p) for p in written]
+    warning = hard_decisions_warning(table["score"].to_numpy())
+    if warning:
+        result.setdefault("warnings", []).append(warning)
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         echo_json(result)
         return
-    click.echo(_human(result, str(scorefile), show_attacks=per_attack))
+    click.echo(_human(result, "<stdin>" if str(scorefile) == "-" else str(scorefile),
+                      show_attacks=per_attack))  # fmt: skip
     if plot_dir is not None:
         click.echo(f"plots: {', '.join(result['plots'])}")
