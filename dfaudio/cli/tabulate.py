@@ -43,8 +43,8 @@ class WindowType(click.ParamType):
             sec = float(str(value))
         except ValueError:
             self.fail(f"{value!r} is neither a number of seconds nor 'whole'", param, ctx)
-        if not sec > 0:
-            self.fail(f"{value!r} must be a positive number of seconds", param, ctx)
+        if not 0 < sec < float("inf"):  # also refuses nan and inf
+            self.fail(f"{value!r} must be a positive, finite number of seconds", param, ctx)
         return sec
 
 
@@ -158,6 +158,9 @@ def cli(
     2019 LA/PA root (with --protocol or its standard protocol folder) or a CSV list. Unreadable
     files are reported in one line each and skipped; the rest of the table is kept.
     """
+    import re
+
+    from dfaudio.cli.common import check_jobs, check_range, check_seed
     from dfaudio.datasets import describe, load_manifest
     from dfaudio.exceptions import ParameterError
     from dfaudio.features import enable_numba_cache
@@ -166,6 +169,12 @@ def cli(
     from dfaudio.tables import sidecar_path
     from dfaudio.tabular import balance_undersample, tabulate, to_schema, write_table
 
+    check_seed(seed)
+    check_range(sr, flag="--sr", low=1000, high=384000, unit="Hz")
+    if scheduler is not None and not re.fullmatch(r"([a-z]+://)?[^\s/:]+:\d{1,5}", scheduler):
+        raise ParameterError(
+            f"--scheduler {scheduler!r}: expected a Dask scheduler address, tcp://HOST:PORT"
+        )
     check_table_path(output, force=force)
     if table_format(output) == "csv":  # the feature metadata goes into a JSON sidecar
         check_writable(sidecar_path(output), force=force)
@@ -178,6 +187,7 @@ def cli(
     )  # fmt: skip
     if not quiet and not as_json:
         click.echo(f"found {describe(manifest)}", err=True)
+    jobs = check_jobs(jobs, n_work=len(manifest), what="files")
 
     def warn(path: str, reason: str, detail: str) -> None:
         if not quiet:
