@@ -149,6 +149,7 @@ def cli(out_dir: str, force: bool, jobs: int, seed: int) -> None:
     """
     import time
 
+    from dfaudio.cli.common import check_jobs, check_seed
     from dfaudio.cli.tabulate import format_summary
     from dfaudio.datasets import describe, load_manifest
     from dfaudio.features import enable_numba_cache
@@ -160,6 +161,7 @@ def cli(out_dir: str, force: bool, jobs: int, seed: int) -> None:
     from dfaudio.training.splits import plan_splits
 
     t0 = time.perf_counter()
+    check_seed(seed)
     out = Path(out_dir)
     table_path, runs_dir = out / "table.csv", out / "runs"
     written = clear_earlier_demo(out, force=force)
@@ -170,6 +172,7 @@ def cli(out_dir: str, force: bool, jobs: int, seed: int) -> None:
 
     data = demo_data_dir()
     manifest = load_manifest([data], layout="folders", group_regex=DEMO_GROUP_REGEX)
+    jobs = check_jobs(jobs, n_work=len(manifest), what="files")
     click.echo(f"[1/3] tabulate  bundled demo audio: {describe(manifest)}")
     result = tabulate(manifest, jobs=jobs, progress=False)
     for path, reason, detail in result.failures:
