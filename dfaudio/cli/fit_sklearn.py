@@ -7,6 +7,8 @@ import click
 from dfaudio.cli.common import echo_json, handle_errors
 from dfaudio.models.sklearn_zoo import model_names
 
+__all__ = ["MODEL_CHOICES", "cli", "format_result"]
+
 # The registry module imports no estimator library at import time, so ``--help`` stays instant.
 MODEL_CHOICES = tuple(model_names())
 
@@ -60,10 +62,15 @@ def cli(
     Windows of one recording never straddle train and test unless you ask for --split-by window.
     Each model writes a run directory (config, metrics.json, scores.csv, model, environment).
     """
+    from dfaudio.cli.common import check_jobs, check_seed
+    from dfaudio.io.files import check_folder_writable
     from dfaudio.tables import read_table
     from dfaudio.training.fit_sklearn import fit_sklearn
     from dfaudio.training.splits import plan_splits
 
+    check_seed(seed)
+    check_jobs(jobs)  # -j 0 refused before any work
+    check_folder_writable(runs_dir)  # a read-only runs dir fails now, not after the fits
     names = list(MODEL_CHOICES) if "all" in models else list(dict.fromkeys(models))
     table = read_table(data)
     splits = table.meta["split"].astype(str).to_numpy() if "split" in table.meta else None
@@ -77,6 +84,7 @@ def cli(
         click.echo(f"{data}: {len(table.y)} rows, {plan.description} [{plan.split_type}]")
         for w in plan.warnings:
             click.echo(f"note: {w}", err=True)
+    jobs = check_jobs(jobs, n_work=len(plan.folds), what="folds")
     out = []
     for name in names:
         res = fit_sklearn(
