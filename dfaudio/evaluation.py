@@ -859,13 +859,44 @@ def bootstrap_ci(
 # ----------------------------------------------------------------------------------------------
 
 
+#: ASVspoof 5 cost model of minDCF and actDCF (Pspoof, Cmiss, Cfa).
+ASV5_COSTS: Mapping[str, float] = MappingProxyType({"p_spoof": 0.05, "c_miss": 1.0, "c_fa": 10.0})
+
+
+def _asv5_cost(cost: Mapping[str, float] | None) -> dict[str, float]:
+    model = dict(ASV5_COSTS)
+    if cost:
+        unknown = set(cost) - set(model)
+        if unknown:
+            raise ParameterError(f"unknown cost(s) {sorted(unknown)}; known: {sorted(model)}")
+        model.update({k: float(v) for k, v in cost.items() if v is not None})
+    return model
+
+
+def _asv5_metrics(
+    bona: np.ndarray, spoof: np.ndarray, cost: Mapping[str, float], *, pav: bool = True
+) -> dict[str, Any]:
+    """minDCF, actDCF, Cllr (and minCllr) of one bona fide / spoof split (dfaudio.metrics)."""
+    from dfaudio.metrics import act_dcf, cllr, min_cllr, min_dcf
+
+    out: dict[str, Any] = {
+        "min_dcf": min_dcf(bona, spoof, **cost)["value"],
+        "act_dcf": act_dcf(bona, spoof, **cost)["value"],
+        "cllr": cllr(bona, spoof),
+    }
+    if pav:
+        out["min_cllr"] = min_cllr(bona, spoof)
+    return out
+
+
 def per_attack(
     scores_df: pd.DataFrame,
     *,
     asv: pd.DataFrame | str | Path | None = None,
     formulation: Formulation = "revised",
+    cost: Mapping[str, float] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """EER (and min t-DCF) of every attack: all bona fide trials vs the spoofs of one attack.
+    """EER, minDCF, actDCF, Cllr (and min t-DCF) of every attack: all bona fide vs one attack.
 
     Parameters
     ----------
@@ -879,15 +910,19 @@ def per_attack(
         (``asv_spoof_scores`` in each entry says which). The ASV operating point (EER threshold of
         target vs nontarget) is the same for every attack.
     formulation : {"revised", "legacy"}
+    cost : mapping, optional
+        ``p_spoof``, ``c_miss``, ``c_fa`` of minDCF/actDCF (default :data:`ASV5_COSTS`).
 
     Returns
     -------
     dict
-        attack id (sorted) -> ``{"eer", "eer_threshold", "n_spoof"}`` plus ``"min_tdcf"`` and
+        attack id (sorted) -> ``{"eer", "eer_threshold", "n_spoof", "min_dcf", "act_dcf",
+        "cllr"}`` (as the organisers' ``calculate_metrics_full``) plus ``"min_tdcf"`` and
         ``"asv_spoof_scores"`` ("pooled" or "per-attack") when ``asv`` is given.
     """
     if "attack" not in scores_df.columns:
         raise DataError("per-attack metrics need an attack column (the score file has none)")
+    cost = _asv5_cost(cost)
     key = scores_df["key"].to_numpy()
     score = scores_df["score"].to_numpy(dtype=np.float64)
     attack = scores_df["attack"].astype(str).to_numpy()
@@ -908,6 +943,7 @@ def per_attack(
         spoof = score[(key == SPOOF) & (attack == a)]
         value, thr = compute_eer(bona, spoof)
         entry: dict[str, Any] = {"eer": value, "eer_threshold": thr, "n_spoof": int(spoof.size)}
+        entry.update(_asv5_metrics(bona, spoof, cost, pav=False))
         if asv_table is not None:
             asv_spoof, kind = spoof_pooled, "pooled"
             if asv_attack is not None:
@@ -972,6 +1008,7 @@ def evaluate_scores(
     seed: int = 0,
     threshold: float | None = None,
     score_kind: ScoreKind | None = None,
+    cost: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Everything ``dfaudio evaluate`` reports about a score table, as one JSON-ready dict.
 
@@ -992,20 +1029,37 @@ def evaluate_scores(
         Hard-decision threshold (see :func:`summarize`).
     score_kind : {"logodds", "raw"}, optional
         Default: ``scores_df.attrs["score_kind"]`` (log-odds for dfaudio files, raw otherwise).
+    cost : mapping, optional
+        ``p_spoof``, ``c_miss``, ``c_fa`` of minDCF and actDCF (default :data:`ASV5_COSTS`).
 
     Returns
     -------
     dict
-        The keys of :func:`summarize`, plus ``min_tdcf`` ({``value``, ``formulation``, ASV
-        operating point ...}), ``per_attack``, ``per_condition`` (where the file has a condition
-        column, e.g. ASVspoof PA environments) and ``eer_ci`` ({``low``, ``high``, ``alpha``,
-        ``n_boot``, ``groups``}) when asked for. All rates are fractions.
+        The keys of :func:`summarize`; the ASVspoof 5 set ``min_dcf``, ``act_dcf``, ``cllr``,
+        ``min_cllr`` (actDCF and Cllr read the scores as natural-log LLRs), ``cost_model``,
+        ``calibration_loss`` (``{"dcf": actDCF - minDCF, "cllr": Cllr - minCllr}``); ``sasv``
+        (a-DCF and t-EER) when the table holds ``asv_score`` and ``sasv_key`` columns; plus
+        ``min_tdcf`` ({``value``, ``formulation``, ASV operating point ...}), ``per_attack``,
+        ``per_condition`` (where the file has a condition column, e.g. ASVspoof PA environments)
+        and ``eer_ci``, ``min_dcf_ci``, ``act_dcf_ci``, ``cllr_ci`` ({``low``, ``high``,
+        ``alpha``, ``n_boot``, ``groups``}) when asked for. All rates are fractions.
     """
     kind = score_kind or scores_df.attrs.get("score_kind", "raw")
     labels = scores_df["key"].to_numpy()
     scores = scores_df["score"].to_numpy(dtype=np.float64)
     result: dict[str, Any] = summarize(labels, scores, threshold=threshold, score_kind=kind)
     result["layout"] = scores_df.attrs.get("layout")
+    model = _asv5_cost(cost)
+    key = scores_df["key"].to_numpy()
+    bona_all, spoof_all = scores[key == BONAFIDE], scores[key == SPOOF]
+    result.update(_asv5_metrics(bona_all, spoof_all, model))
+    result["cost_model"] = model
+    result["calibration_loss"] = {
+        "dcf": result["act_dcf"] - result["min_dcf"],
+        "cllr": result["cllr"] - result["min_cllr"],
+    }
+    if {"asv_score", "sasv_key"} <= set(scores_df.columns):
+        result["sasv"] = _sasv_metrics(scores_df)
     asv_table = None if asv is None else _as_asv_table(asv)
     if asv_table is not None:
         tar, non, spf = _asv_arrays(asv_table)
@@ -1019,7 +1073,9 @@ def evaluate_scores(
         (scores_df.loc[scores_df["key"] == SPOOF, "attack"].astype(str) != "-").any()
     )
     if attacks and has_attacks:
-        result["per_attack"] = per_attack(scores_df, asv=asv_table, formulation=formulation)
+        result["per_attack"] = per_attack(
+            scores_df, asv=asv_table, formulation=formulation, cost=model
+        )
     if attacks and "condition" in scores_df.columns:
         result["per_condition"] = per_condition(scores_df)
     if n_boot:
@@ -1034,4 +1090,33 @@ def evaluate_scores(
             "n_boot": n_boot,
             "groups": group_source,
         }
+        for metric in ("min_dcf", "act_dcf", "cllr"):
+            low, high = bootstrap_ci(
+                labels,
+                scores,
+                groups=groups,
+                metric=metric,  # type: ignore[arg-type]
+                n_boot=n_boot,
+                alpha=alpha,
+                seed=seed,
+                **model,
+            )
+            result[f"{metric}_ci"] = {**result["eer_ci"], "low": low, "high": high}
     return result
+
+
+def _sasv_metrics(scores_df: pd.DataFrame) -> dict[str, Any]:
+    """a-DCF (of the ASV score and of the CM score, each as the one SASV score) and t-EER."""
+    from dfaudio.metrics.sasv import a_dcf, split_sasv, t_eer
+
+    keys = scores_df["sasv_key"].to_numpy()
+    asv = split_sasv(keys, scores_df["asv_score"].to_numpy(dtype=np.float64))
+    cm = split_sasv(keys, scores_df["score"].to_numpy(dtype=np.float64))
+    return {
+        "n_target": int(asv[0].size),
+        "n_nontarget": int(asv[1].size),
+        "n_spoof": int(asv[2].size),
+        "a_dcf_asv": a_dcf(*asv)["value"],
+        "a_dcf_cm": a_dcf(*cm)["value"],
+        "t_eer": t_eer(*asv, *cm)["value"],
+    }

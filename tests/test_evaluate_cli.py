@@ -90,7 +90,7 @@ def test_plots_and_no_clobber(runner, score_file, tmp_path):
     result = runner.invoke(cli, [str(score_file), "--plot", str(plots)])
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in plots.iterdir())
-    assert names == ["confusion.png", "det.png", "roc.png", "score_hist.png"]
+    assert names == ["confusion.png", "det.png", "reliability.png", "roc.png", "score_hist.png"]
     again = runner.invoke(cli, [str(score_file), "--plot", str(plots)])
     assert again.exit_code == 2 and "already exists" in again.output
     assert runner.invoke(cli, [str(score_file), "--plot", str(plots), "--force"]).exit_code == 0

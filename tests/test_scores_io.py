@@ -145,3 +145,66 @@ def test_sasv_dev_scores_of_the_asvspoof5_repository(shared_data):
     )
     with pytest.raises(DataError, match="takes 3 values"):
         read_scores(path, label_col="sasv_label", score_col="cm_score", bonafide_value=1)
+
+
+# --------------------------------------------------------------------------------------------
+# through the command line
+# --------------------------------------------------------------------------------------------
+
+
+def _run(args: list[str]):
+    from click.testing import CliRunner
+
+    from dfaudio.cli.main import cli
+
+    return CliRunner().invoke(cli, args)
+
+
+def test_evaluate_cli_refuses_numeric_labels_then_reads_them_with_the_flag(tmp_path, rng):
+    path = _aasist_style_csv(tmp_path / "aasist.csv", rng)
+    bad = _run(["evaluate", str(path)])
+    assert bad.exit_code == 2
+    assert bad.output.startswith("error: ") and "--bonafide-value" in bad.output
+    assert bad.output.count("\n") == 1 and "Traceback" not in bad.output
+    ok = _run(["evaluate", str(path), "--bonafide-value", "1", "--json"])
+    assert ok.exit_code == 0, ok.output
+    import json
+
+    data = json.loads(ok.output)
+    assert data["eer"] < 0.25
+    for key in ("min_dcf", "act_dcf", "cllr", "min_cllr", "calibration_loss", "cost_model"):
+        assert key in data
+    assert data["calibration_loss"]["dcf"] == pytest.approx(data["act_dcf"] - data["min_dcf"])
+
+
+def test_evaluate_cli_on_the_sasv_dev_csv(shared_data):
+    import json
+
+    path = shared_data / "asvspoof2019-la-sasv-scores" / "dev_scores_label.csv"
+    args = ["evaluate", str(path), "--label-col", "sasv_label", "--score-col", "cm_score"]
+    args += ["--key-map", "1.0=target", "--key-map", "2.0=nontarget", "--key-map", "0.0=spoof"]
+    out = _run([*args, "--asv-col", "asv_score", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["eer"] == pytest.approx(0.006197, abs=5e-6)
+    # golden values of experiments/asvspoof5_reference.py
+    assert data["sasv"]["a_dcf_asv"] == pytest.approx(0.333636857, abs=1e-6)
+    assert data["sasv"]["a_dcf_cm"] == pytest.approx(0.156125155, abs=1e-6)
+    assert data["sasv"]["t_eer"] == pytest.approx(0.019896988, abs=1e-6)
+    text = _run(args)
+    assert text.exit_code == 0 and "calibration loss" in text.output
+
+
+@pytest.mark.slow
+def test_evaluate_cli_b02_asvspoof5_rows_and_reliability_plot(shared_data, tmp_path):
+    path = shared_data / "asvspoof2019-la" / "B02_LA_primary_eval.txt"
+    out = _run(["evaluate", str(path), "--per-attack", "--plot", str(tmp_path / "p")])
+    assert out.exit_code == 0, out.output
+    assert "minDCF            0.1974" in out.output
+    assert "actDCF            0.6622" in out.output
+    assert "Cllr              0.6444 bits  (minCllr 0.2775)" in out.output
+    assert "calibration loss  actDCF - minDCF 0.4648" in out.output
+    assert "A10         4,914    18.97   0.5050" in out.output
+    assert (tmp_path / "p" / "reliability.png").stat().st_size > 5000
+    again = _run(["evaluate", str(path), "--plot", str(tmp_path / "p")])
+    assert again.exit_code == 2 and "exists" in again.output

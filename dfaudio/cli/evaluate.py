@@ -1,4 +1,4 @@
-"""``dfaudio evaluate``: EER, min t-DCF and per-attack metrics of a score file."""
+"""``dfaudio evaluate``: EER, the ASVspoof 5 metric set, min t-DCF and per-attack metrics."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import click
 
 from dfaudio.cli.common import echo_json, handle_errors
 
+__all__ = ["EPILOG", "cli", "hard_decisions_warning"]
+
 EPILOG = """\b
 Examples:
   dfaudio evaluate B02_LA_primary_eval.txt
@@ -18,6 +20,8 @@ Examples:
       --asv-scores ASVspoof2019.LA.asv.eval.gi.trl.scores.txt --tdcf legacy
   dfaudio evaluate runs/20250101-120000-xgboost-deepvoice --bootstrap 1000 --json
   dfaudio evaluate scores.txt --plot figures/ --threshold 0.5
+  dfaudio evaluate dev_scores_label.csv --label-col sasv_label --score-col cm_score \\
+      --key-map 1.0=target --key-map 2.0=nontarget --key-map 0.0=spoof --asv-col asv_score
 
 \b
 Score files (detected automatically):
@@ -25,8 +29,13 @@ Score files (detected automatically):
   UTT ATTACK KEY SCORE
   UTT KEY SCORE
   CSV with a header holding label and score (dfaudio scores.csv; a run folder means its scores.csv)
-KEY is bonafide or spoof; higher scores mean more bona fide. EER follows the official ASVspoof
-algorithm. --json prints fractions (0.0809), the table prints percent (8.09 %).
+  any CSV, naming its columns with --label-col/--score-col
+KEY is bonafide or spoof; higher scores mean more bona fide. Numeric labels need --bonafide-value
+(or --key-map): 0 means bona fide in some files and spoof in others. An utterance id may appear
+once; '#' starts a comment. EER follows the official ASVspoof algorithm. minDCF, actDCF and Cllr
+follow the ASVspoof 5 package (Pspoof 0.05, Cmiss 1, Cfa 10); actDCF and Cllr read the scores
+as log-likelihood ratios, so their gap to minDCF / minCllr is the calibration loss.
+--json prints fractions (0.0809), the table prints percent (8.09 %).
 """
 
 
@@ -39,6 +48,59 @@ def _table(rows: list[tuple[str, str]]) -> str:
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
 
 
+def _ci_row(result: dict[str, Any], name: str, label: str, fmt: Any) -> tuple[str, str] | None:
+    ci = result.get(f"{name}_ci")
+    if ci is None:
+        return None
+    level = round((1 - ci["alpha"]) * 100)
+    by = f", resampling {ci['groups']}" if ci["groups"] else ""
+    return (
+        f"{label} {level} % CI",
+        f"{fmt(ci['low'])} .. {fmt(ci['high'])}  ({ci['n_boot']} resamples{by})",
+    )
+
+
+def _asv5_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """minDCF, actDCF, Cllr, calibration loss (with intervals) and SASV rows."""
+    from dfaudio.metrics import bayes_threshold
+
+    def num(x: float) -> str:
+        return f"{x:.4f}"
+
+    cost = result["cost_model"]
+    bayes = bayes_threshold(**cost)
+    rows = [
+        (
+            "minDCF",
+            f"{result['min_dcf']:.4f}  (Pspoof {cost['p_spoof']:g}, Cmiss {cost['c_miss']:g}, "
+            f"Cfa {cost['c_fa']:g})",
+        ),
+        _ci_row(result, "min_dcf", "minDCF", num),
+        ("actDCF", f"{result['act_dcf']:.4f}  (scores read as LLRs, Bayes threshold {bayes:.4f})"),
+        _ci_row(result, "act_dcf", "actDCF", num),
+        ("Cllr", f"{result['cllr']:.4f} bits  (minCllr {result['min_cllr']:.4f})"),
+        _ci_row(result, "cllr", "Cllr", num),
+    ]
+    loss = result["calibration_loss"]
+    rows.append(
+        (
+            "calibration loss",
+            f"actDCF - minDCF {loss['dcf']:.4f}, Cllr - minCllr {loss['cllr']:.4f} bits",
+        )
+    )
+    if "sasv" in result:
+        v = result["sasv"]
+        rows.append(
+            (
+                "SASV trials",
+                f"{v['n_target']:,} target, {v['n_nontarget']:,} nontarget, {v['n_spoof']:,} spoof",
+            )
+        )
+        rows.append(("a-DCF", f"{v['a_dcf_asv']:.4f} (ASV score), {v['a_dcf_cm']:.4f} (CM score)"))
+        rows.append(("t-EER", f"{_pct(v['t_eer'])}  (ASV + CM in tandem, concurrent)"))
+    return [r for r in rows if r is not None]
+
+
 def _human(result: dict[str, Any], path: str, *, show_attacks: bool) -> str:
     rows = [
         ("score file", f"{path} ({result.get('layout')})"),
@@ -46,16 +108,10 @@ def _human(result: dict[str, Any], path: str, *, show_attacks: bool) -> str:
         ("spoof", f"{result['n_spoof']:,}"),
         ("EER", f"{_pct(result['eer'])}  (threshold {result['eer_threshold']:.6g})"),
     ]
-    if "eer_ci" in result:
-        ci = result["eer_ci"]
-        level = round((1 - ci["alpha"]) * 100)
-        by = f", resampling {ci['groups']}" if ci["groups"] else ""
-        rows.append(
-            (
-                f"EER {level} % CI",
-                f"{_pct(ci['low'])} .. {_pct(ci['high'])}  ({ci['n_boot']} resamples{by})",
-            )
-        )
+    eer_ci = _ci_row(result, "eer", "EER", _pct)
+    if eer_ci:
+        rows.append(eer_ci)
+    rows.extend(_asv5_rows(result))
     rows.append(("ROC AUC", f"{result['roc_auc']:.4f}"))
     rows.append(
         (
@@ -81,12 +137,15 @@ def _human(result: dict[str, Any], path: str, *, show_attacks: bool) -> str:
     if show_attacks and "per_attack" in result:
         attacks = result["per_attack"]
         has_tdcf = any("min_tdcf" in v for v in attacks.values())
-        header = f"{'attack':<8}{'n spoof':>9}{'EER %':>9}" + (
+        header = f"{'attack':<8}{'n spoof':>9}{'EER %':>9}{'minDCF':>9}{'actDCF':>9}{'Cllr':>9}" + (
             f"{'min t-DCF':>11}" if has_tdcf else ""
         )
         lines = ["", header]
         for name, v in attacks.items():
-            line = f"{name:<8}{v['n_spoof']:>9,}{v['eer'] * 100:>9.2f}"
+            line = (
+                f"{name:<8}{v['n_spoof']:>9,}{v['eer'] * 100:>9.2f}{v['min_dcf']:>9.4f}"
+                f"{v['act_dcf']:>9.4f}{v['cllr']:>9.4f}"
+            )
             if has_tdcf:
                 line += f"{v['min_tdcf']:>11.4f}"
             lines.append(line)
@@ -173,6 +232,37 @@ def _readable(scorefile: Path) -> Iterator[Path]:
             raise DataError(str(exc).replace(str(copy), shown)) from None
 
 
+def _reliability_png(path: Path, labels: Any, scores: Any, *, title: str, force: bool) -> Path:
+    """Reliability diagram of the scores read as LLRs (equal-count bins, ECE in the title)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dfaudio.io.files import atomic_path, check_writable
+    from dfaudio.metrics.calibration import reliability_table
+
+    check_writable(path, force=force)
+    table = reliability_table(labels, scores, n_bins=15)
+    x = [b["p_fake"] for b in table["bins"]]
+    y = [b["spoof_rate"] for b in table["bins"]]
+    fig, ax = plt.subplots(figsize=(4.8, 4.6))
+    ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="perfectly calibrated")
+    ax.plot(x, y, marker="o", lw=1.5, label="scores read as LLRs")
+    ax.set_xlabel(f"predicted p_fake (prior = spoof share {table['p_spoof']:.3f})")
+    ax.set_ylabel("observed spoof rate")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Reliability {title}\nECE {table['ece']:.3f}", fontsize=9)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path, force=force) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return path
+
+
 @click.command(
     "evaluate",
     epilog=EPILOG,
@@ -193,12 +283,15 @@ def _readable(scorefile: Path) -> Iterator[Path]:
     show_default=True,
     help="t-DCF formulation: revised (ASVspoof 2021+) or legacy (the 2019 challenge).",
 )
-@click.option("--per-attack", is_flag=True, help="Show the EER (and t-DCF) of every attack.")
+@click.option(
+    "--per-attack", is_flag=True, help="Show EER, minDCF, actDCF, Cllr (and t-DCF) per attack."
+)
 @click.option(
     "--plot",
     "plot_dir",
     type=click.Path(path_type=Path),
-    help="Write det.png, roc.png, score_hist.png, confusion.png into this folder.",
+    help="Write det.png, roc.png, score_hist.png, confusion.png and reliability.png (calibration "
+    "of the scores read as LLRs) into this folder.",
 )
 @click.option("--force", is_flag=True, help="Overwrite existing plots.")
 @click.option(
@@ -206,7 +299,8 @@ def _readable(scorefile: Path) -> Iterator[Path]:
     "n_boot",
     type=click.IntRange(min=0),
     default=0,
-    help="Resamples for a 95 % EER confidence interval (groups/files resampled whole).",
+    help="Resamples for 95 % intervals of EER, minDCF, actDCF and Cllr (groups/files resampled "
+    "whole).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 @click.option(
@@ -223,6 +317,45 @@ def _readable(scorefile: Path) -> Iterator[Path]:
     show_default=True,
     help="auto: log-odds for dfaudio CSV files, raw for ASVspoof text files.",
 )
+@click.option(
+    "--bonafide-value",
+    default=None,
+    help="Label value that means bona fide when labels are numbers (all others are spoof).",
+)
+@click.option("--label-col", default=None, help="Label column of a CSV (default: label).")
+@click.option("--score-col", default=None, help="Score column of a CSV (default: score).")
+@click.option(
+    "--key-map",
+    multiple=True,
+    metavar="VALUE=KEY",
+    help="Map a label value to bonafide|spoof (or target|nontarget for SASV files); repeat.",
+)
+@click.option(
+    "--asv-col",
+    default=None,
+    help="ASV score column of a SASV CSV (keys from --key-map): adds a-DCF and t-EER.",
+)
+@click.option(
+    "--p-spoof",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Spoof prior of minDCF/actDCF.",
+)
+@click.option(
+    "--c-miss",
+    type=click.FloatRange(0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Cost of rejecting bona fide.",
+)
+@click.option(
+    "--c-fa",
+    type=click.FloatRange(0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Cost of accepting a spoof.",
+)
 @handle_errors
 def cli(
     scorefile: Path,
@@ -236,8 +369,16 @@ def cli(
     seed: int,
     threshold: float | None,
     score_kind: str,
+    bonafide_value: str | None,
+    label_col: str | None,
+    score_col: str | None,
+    key_map: tuple[str, ...],
+    asv_col: str | None,
+    p_spoof: float,
+    c_miss: float,
+    c_fa: float,
 ) -> None:
-    """EER, min t-DCF and per-attack metrics of a countermeasure score file.
+    """EER, minDCF, actDCF, Cllr, min t-DCF and per-attack metrics of a CM score file.
 
     SCOREFILE is a score file, a dfaudio run folder, or - for standard input.
     """
@@ -249,7 +390,14 @@ def cli(
     if plot_dir is not None:
         _check_plot_dir(plot_dir)
     with _readable(scorefile) as path:
-        table = read_scores(path)
+        table = read_scores(
+            path,
+            bonafide_value=bonafide_value,
+            label_col=label_col,
+            score_col=score_col,
+            key_map=list(key_map) or None,
+            asv_col=asv_col,
+        )
     asv = read_asv_scores(asv_scores) if asv_scores is not None else None
     result = evaluate_scores(
         table,
@@ -260,10 +408,13 @@ def cli(
         seed=seed,
         threshold=threshold,
         score_kind=None if score_kind == "auto" else score_kind,  # type: ignore[arg-type]
+        cost={"p_spoof": p_spoof, "c_miss": c_miss, "c_fa": c_fa},
     )
     if plot_dir is not None:
+        from dfaudio.io.files import check_writable
         from dfaudio.plots import save_plots
 
+        check_writable(plot_dir / "reliability.png", force=force)  # before any plot is drawn
         written = save_plots(
             plot_dir,
             table["key"].to_numpy(),
@@ -271,6 +422,15 @@ def cli(
             threshold=result["threshold"],
             title=Path(scorefile).name,
             force=force,
+        )
+        written.append(
+            _reliability_png(
+                plot_dir / "reliability.png",
+                table["key"].to_numpy(),
+                table["score"].to_numpy(),
+                title=Path(scorefile).name,
+                force=force,
+            )
         )
         result["plots"] = [str(p) for p in written]
     warning = hard_decisions_warning(table["score"].to_numpy())

@@ -312,6 +312,7 @@ def _read_csv_scores(
     score_col: str | None,
     bonafide_value: Any,
     key_map: Mapping[str, str] | None,
+    asv_col: str | None = None,
 ) -> pd.DataFrame:
     try:
         header = pd.read_csv(path, sep=sep, engine="c", nrows=0)
@@ -359,6 +360,17 @@ def _read_csv_scores(
     if sasv is not None:
         out["sasv_key"] = sasv
     out["score"] = _parse_scores(table[sco], path, line_of=line_of, what="score")
+    if asv_col is not None:
+        asv = _find_column(columns, asv_col, ())
+        if asv is None:
+            raise DataError(f"--asv-col {asv_col!r} is not a column (columns: {columns})", path)
+        if sasv is None:
+            raise DataError(
+                "--asv-col needs SASV keys: map the label values to target, nontarget and spoof "
+                "with --key-map",
+                path,
+            )
+        out["asv_score"] = _parse_scores(table[asv], path, line_of=line_of, what="ASV score")
     lower = {c.lower(): c for c in columns}
     for name in ("attack", "speaker", "file", "window", "group", "fold", "p_fake", "split"):
         if name in lower and name not in out.columns and lower[name] not in (lab, sco):
@@ -386,6 +398,7 @@ def read_scores(
     label_col: str | None = None,
     score_col: str | None = None,
     key_map: Iterable[str] | Mapping[str, str] | None = None,
+    asv_col: str | None = None,
 ) -> pd.DataFrame:
     """Read a CM score file, detecting its layout.
 
@@ -401,6 +414,9 @@ def read_scores(
         Naming either reads the file as a foreign CSV (raw scores).
     key_map : mapping or list of ``"VALUE=TARGET"``, optional
         Raw label value -> ``bonafide`` / ``spoof`` / ``target`` / ``nontarget``.
+    asv_col : str, optional
+        CSV column of the ASV score of each trial (SASV files; needs SASV keys from
+        ``key_map``); read as ``asv_score``.
 
     Returns
     -------
@@ -431,7 +447,7 @@ def read_scores(
     tokens = [
         t.strip().strip('"').lower() for t in first.replace(",", " ").replace("\t", " ").split()
     ]
-    foreign = label_col is not None or score_col is not None
+    foreign = label_col is not None or score_col is not None or asv_col is not None
     if foreign or ("label" in tokens and "score" in tokens):
         sep = "," if "," in first else ("\t" if "\t" in first else r"\s+")
         return _read_csv_scores(
@@ -441,6 +457,7 @@ def read_scores(
             score_col=score_col,
             bonafide_value=bonafide_value,
             key_map=km,
+            asv_col=asv_col,
         )
     if "," in first:
         raise DataError(

@@ -45,6 +45,7 @@ __all__ = [
     "fit_calibration",
     "from_dict",
     "llr_to_p_fake",
+    "reliability_table",
 ]
 
 #: Known calibration methods (``--calibration`` choices).
@@ -303,3 +304,45 @@ def from_dict(data: Mapping[str, Any], *, source: str | None = None) -> Calibrat
         f"unknown calibration method {method!r} (expected {', '.join(CALIBRATION_METHODS)})",
         source,
     )
+
+
+def reliability_table(
+    labels: Any, llr: Any, *, n_bins: int = 10, bonafide_value: Any = None
+) -> dict[str, Any]:
+    """Predicted ``p_fake`` against the observed spoof rate, in equal-count bins.
+
+    The LLRs are turned into ``p_fake`` with the spoof proportion of this very set as the prior,
+    so well calibrated LLRs put every bin on the diagonal whatever the class balance.
+
+    Parameters
+    ----------
+    labels : array-like [shape=(n,)]
+    llr : array-like [shape=(n,)]
+        Scores read as natural-log LLRs (bona fide over spoof).
+    n_bins : int
+        Number of bins (equal counts, by predicted ``p_fake``).
+
+    Returns
+    -------
+    dict
+        ``p_spoof`` (the set's spoof proportion), ``bins`` (list of ``{"p_fake", "spoof_rate",
+        "n"}``: mean prediction, observed rate, count) and ``ece`` (count-weighted mean absolute
+        gap between the two).
+    """
+    if n_bins < 1:
+        raise ParameterError(f"n_bins must be >= 1, got {n_bins}")
+    bona, spoof = split_by_label(labels, llr, bonafide_value=bonafide_value)
+    require_both(bona.size, spoof.size, "a reliability diagram")
+    p = spoof.size / (bona.size + spoof.size)
+    pred = llr_to_p_fake(np.concatenate((bona, spoof)), p_spoof=p)
+    truth = np.concatenate((np.zeros(bona.size), np.ones(spoof.size)))
+    order = np.argsort(pred, kind="stable")
+    bins = []
+    ece = 0.0
+    for part in np.array_split(order, min(n_bins, pred.size)):
+        if part.size == 0:
+            continue
+        mean_pred, rate = float(pred[part].mean()), float(truth[part].mean())
+        bins.append({"p_fake": mean_pred, "spoof_rate": rate, "n": int(part.size)})
+        ece += part.size * abs(mean_pred - rate)
+    return {"p_spoof": p, "bins": bins, "ece": ece / pred.size}
