@@ -9,6 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+__all__ = [
+    "AUDIO_FAILURE_REASONS",
+    "AudioError",
+    "DataError",
+    "DfaudioError",
+    "DfaudioWarning",
+    "ParameterError",
+]
+
 
 class DfaudioError(Exception):
     """Base class of every error dfaudio raises on purpose."""

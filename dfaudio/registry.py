@@ -25,6 +25,8 @@ from typing import Any, TypeVar
 
 from dfaudio.exceptions import ParameterError
 
+__all__ = ["Registry"]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

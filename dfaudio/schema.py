@@ -7,6 +7,15 @@ table can be split without leakage.
 
 from __future__ import annotations
 
+__all__ = [
+    "DEEP_VOICE_FEATURES",
+    "DEEP_VOICE_LABEL",
+    "FILE_FACTS",
+    "LABEL",
+    "PROVENANCE",
+    "SCHEMAS",
+]
+
 #: The 26 DEEP-VOICE feature columns, in order (a list, so it can index a DataFrame; do not mutate).
 DEEP_VOICE_FEATURES: list[str] = [
     "chroma_stft",

@@ -24,6 +24,17 @@ from dfaudio.exceptions import DataError
 from dfaudio.labels import encode_labels
 from dfaudio.schema import DEEP_VOICE_FEATURES, DEEP_VOICE_LABEL, LABEL, PROVENANCE
 
+__all__ = [
+    "TABLE_META_KEY",
+    "FeatureTable",
+    "read_table",
+    "read_table_meta",
+    "sidecar_path",
+    "table_meta",
+    "validate_table",
+    "write_table_meta",
+]
+
 
 @dataclass
 class FeatureTable:

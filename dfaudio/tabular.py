@@ -31,6 +31,22 @@ from dfaudio.features.sets import SetSpec
 from dfaudio.labels import DEEP_VOICE_LABELS
 from dfaudio.schema import DEEP_VOICE_FEATURES, DEEP_VOICE_LABEL, LABEL, PROVENANCE, SCHEMAS
 
+__all__ = [
+    "BACKENDS",
+    "CHUNK_S",
+    "MIN_CLIP_S",
+    "SHORT_POLICIES",
+    "FileResult",
+    "TabulateResult",
+    "balance_undersample",
+    "check_feature_sets",
+    "columns_of",
+    "features_for_file",
+    "tabulate",
+    "to_schema",
+    "write_table",
+]
+
 SHORT_POLICIES = ("whole", "pad", "skip")
 BACKENDS = ("loky", "dask")
 #: Seconds read at a time from one file (a multiple of the block length is used).

@@ -13,6 +13,18 @@ import click
 
 from dfaudio.exceptions import DfaudioError, DfaudioWarning
 
+__all__ = [
+    "LAYOUTS",
+    "MAX_SEED",
+    "check_jobs",
+    "check_range",
+    "check_seed",
+    "echo_json",
+    "fail",
+    "handle_errors",
+    "parse_label_map_option",
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -6,6 +6,8 @@ import click
 
 from dfaudio.cli.common import handle_errors
 
+__all__ = ["cli"]
+
 
 @click.command(
     "compare",

@@ -8,6 +8,16 @@ import click
 
 from dfaudio.cli.common import handle_errors
 
+__all__ = [
+    "DEMO_GROUP_REGEX",
+    "DEMO_MARKER",
+    "DEMO_MODELS",
+    "clear_earlier_demo",
+    "cli",
+    "demo_data_dir",
+    "read_demo_marker",
+]
+
 #: The models the demo trains (fast on 2 cores, diverse families).
 DEMO_MODELS = ("logreg", "lda", "rbf-svm", "random-forest", "xgboost")
 #: A real clip and its vocoded copy share the LJ Speech utterance id.
@@ -17,10 +27,10 @@ DEMO_MARKER = ".dfaudio-demo.json"
 
 
 def demo_data_dir() -> str:
-    """Folder of the bundled demo audio (``real/`` and ``fake/``)."""
-    from importlib.resources import files
+    """Folder of the bundled demo audio (``real/`` and ``fake/``): :func:`dfaudio.demo_data_dir`."""
+    from dfaudio import demo_data_dir as data_dir
 
-    return str(files("dfaudio") / "data" / "demo")
+    return str(data_dir())
 
 
 def read_demo_marker(out: Path) -> dict[str, str | None]:

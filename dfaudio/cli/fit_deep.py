@@ -14,6 +14,13 @@ import click
 from dfaudio.cli.common import LAYOUTS, echo_json, handle_errors, parse_label_map_option
 from dfaudio.features.registry import TIMEFREQ
 
+__all__ = [
+    "MODEL_NAMES",
+    "cli",
+    "flag_names",
+    "format_result",
+]
+
 # Listed here (not imported from the registry) so that ``--help`` never imports torch or timm; a
 # test checks that this tuple equals ``dfaudio.models.torch_zoo.MODELS.names()``.
 MODEL_NAMES = ("simple-ann", "simple-cnn", "lcnn", "lstm", "conv1d-lstm", "resnet101")

@@ -15,6 +15,13 @@ import click
 
 from dfaudio import __version__
 
+__all__ = [
+    "COMMANDS",
+    "LazyGroup",
+    "cli",
+    "main",
+]
+
 #: name -> (module, one-line help shown by ``dfaudio --help``).
 COMMANDS: dict[str, tuple[str, str]] = {
     "tabulate": ("dfaudio.cli.tabulate", "Audio folders or corpora -> per-second feature table."),
@@ -25,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("dfaudio.cli.compare", "One leaderboard over every run."),
     "demo": ("dfaudio.cli.demo", "Bundled audio -> table -> models -> leaderboard."),
     "audit": ("dfaudio.cli.audit", "Shortcut audit: can silence, level or codec alone separate?"),
+    "crosseval": ("dfaudio.cli.crosseval", "Train x test EER matrix over several corpora."),
     "synth": ("dfaudio.cli.synth", "Bona fide audio -> spoofed copies (copy synthesis) + list."),
 }
 

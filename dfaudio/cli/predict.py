@@ -9,6 +9,8 @@ import click
 
 from dfaudio.cli.common import echo_json, fail, handle_errors, parse_label_map_option
 
+__all__ = ["EPILOG", "cli"]
+
 EPILOG = """\b
 Examples:
   dfaudio predict runs/20260101-120000-xgboost-deep-voice-26 clip.wav more_audio/

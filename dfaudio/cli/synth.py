@@ -9,6 +9,14 @@ import click
 
 from dfaudio.cli.common import LAYOUTS, echo_json, handle_errors, parse_label_map_option
 
+__all__ = [
+    "SYNTH_LAYOUTS",
+    "cli",
+    "format_summary",
+    "parse_params",
+    "read_sources",
+]
+
 #: ``--layout`` choices: the dataset layouts plus ``plain`` (every audio file is bona fide).
 SYNTH_LAYOUTS = (*LAYOUTS, "plain")
 

@@ -6,6 +6,13 @@ import click
 
 from dfaudio.cli.common import LAYOUTS, echo_json, handle_errors, parse_label_map_option
 
+__all__ = [
+    "FeatureSetsType",
+    "WindowType",
+    "cli",
+    "format_summary",
+]
+
 
 class FeatureSetsType(click.ParamType):
     """``NAME[,NAME...]`` checked against the feature-set registry (imports no heavy library)."""

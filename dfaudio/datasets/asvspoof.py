@@ -16,6 +16,13 @@ from dfaudio.datasets.manifest import make_manifest
 from dfaudio.exceptions import DataError
 from dfaudio.labels import canonical_label
 
+__all__ = [
+    "find_protocols",
+    "from_asvspoof",
+    "read_protocol",
+    "split_of",
+]
+
 _SPLIT_WORDS = {"train": "train", "trn": "train", "dev": "dev", "eval": "eval", "evl": "eval"}
 _UTT_SPLIT = {"T": "train", "D": "dev", "E": "eval"}
 

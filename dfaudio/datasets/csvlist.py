@@ -19,6 +19,8 @@ from dfaudio.datasets.manifest import SPLITS, make_manifest
 from dfaudio.exceptions import DataError
 from dfaudio.labels import BONAFIDE, canonical_label
 
+__all__ = ["LABEL_LISTS", "find_label_list", "from_csv"]
+
 #: File names of a label list that makes a folder a data set (first found wins).
 LABEL_LISTS = ("labels.tsv", "labels.csv")
 

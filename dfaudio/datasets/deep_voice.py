@@ -18,6 +18,8 @@ from dfaudio.datasets.manifest import make_manifest
 from dfaudio.exceptions import DataError
 from dfaudio.labels import BONAFIDE, SPOOF
 
+__all__ = ["deep_voice_root", "from_deep_voice", "parse_name"]
+
 _FAKE = re.compile(r"^(?P<source>.+?)-to-(?P<target>.+)$", re.IGNORECASE)
 _REAL = re.compile(r"^(?P<source>.+?)(-original)?$", re.IGNORECASE)
 

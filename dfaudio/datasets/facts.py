@@ -29,6 +29,16 @@ import pandas as pd
 
 from dfaudio.schema import FILE_FACTS
 
+__all__ = [
+    "CLIP_LEVEL",
+    "FACTS",
+    "FACT_COLUMNS",
+    "SILENCE_FRAME_S",
+    "SILENCE_TOP_DB",
+    "add_file_facts",
+    "file_facts",
+]
+
 #: fact -> (kind, what it means when it separates the classes).
 FACTS: dict[str, tuple[str, str]] = {
     "file_duration_s": (

@@ -21,6 +21,13 @@ from dfaudio.exceptions import DataError, ParameterError
 from dfaudio.io.audio import AUDIO_EXTENSIONS
 from dfaudio.labels import canonical_label
 
+__all__ = [
+    "audio_files",
+    "compile_group_regex",
+    "from_folders",
+    "group_of",
+]
+
 
 def audio_files(root: str | Path, *, boundary: str | Path | None = None) -> list[Path]:
     """All audio files below ``root``, sorted (hidden files and folders skipped).

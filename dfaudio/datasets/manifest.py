@@ -13,6 +13,15 @@ import pandas as pd
 from dfaudio.exceptions import DataError
 from dfaudio.labels import BONAFIDE, SPOOF
 
+__all__ = [
+    "OPTIONAL",
+    "REQUIRED",
+    "SPLITS",
+    "describe",
+    "make_manifest",
+    "validate_manifest",
+]
+
 REQUIRED = ("path", "label", "group")
 OPTIONAL = ("split", "attack", "speaker", "target", "condition")
 SPLITS = ("train", "dev", "eval")

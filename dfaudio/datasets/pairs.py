@@ -32,6 +32,17 @@ import pandas as pd
 
 from dfaudio.labels import BONAFIDE, SPOOF
 
+__all__ = [
+    "FAKE_MARKERS",
+    "REAL_MARKERS",
+    "VOCODER_NAMES",
+    "PairInfo",
+    "group_pairs",
+    "pair_key",
+    "pair_keys",
+    "separated_pairs",
+]
+
 #: Suffix/prefix words that mark a generated copy.
 FAKE_MARKERS: tuple[str, ...] = (
     "gen", "generated", "fake", "spoof", "synth", "synthetic", "synthesized", "vocoded",

@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+__all__ = ["enable_numba_cache"]
+
 
 def enable_numba_cache(cache_dir: str | Path | None = None) -> Path | None:
     """Point numba's on-disk cache at a writable folder before librosa is imported.

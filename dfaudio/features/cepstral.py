@@ -49,6 +49,19 @@ from dfaudio.features.mel import (
     stft_power,
 )
 
+__all__ = [
+    "CQCC_PRESETS",
+    "LFCC_PRESETS",
+    "buffer_power",
+    "cqcc",
+    "deltas",
+    "lfcc",
+    "linear_filter_edges_hz",
+    "linear_filterbank",
+    "mfcc",
+    "preemphasize",
+]
+
 #: LFCC presets: parameter values of :func:`lfcc` that reproduce the organisers' front ends.
 LFCC_PRESETS: dict[str, dict[str, Any]] = {
     # ASVspoof 2019 LA/PA baseline, extract_lfcc(x, fs, 20, 512, 20)

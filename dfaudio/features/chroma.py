@@ -18,6 +18,8 @@ from dfaudio.features import filters
 from dfaudio.features.mel import _check_signal, stft_power
 from dfaudio.features.mel import quiet_cqt as _quiet_cqt
 
+__all__ = ["chroma", "chroma_cqt"]
+
 
 @functools.lru_cache(maxsize=32)
 def _chroma_filters(sr: int, n_fft: int, n_chroma: int, tuning: float) -> np.ndarray:

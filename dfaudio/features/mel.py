@@ -27,6 +27,16 @@ import numpy as np
 from dfaudio.exceptions import ParameterError
 from dfaudio.features import filters
 
+__all__ = [
+    "log_mel_spectrogram",
+    "mel_filterbank",
+    "mel_spectrogram",
+    "power_to_db",
+    "quiet_cqt",
+    "seed_mel_spectrogram",
+    "stft_power",
+]
+
 
 def _check_signal(y: np.ndarray) -> np.ndarray:
     y = np.asarray(y)

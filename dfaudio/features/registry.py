@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dfaudio.registry import Registry
 
+__all__ = ["TIMEFREQ"]
+
 TIMEFREQ = Registry("time-frequency feature")
 
 TIMEFREQ.register(

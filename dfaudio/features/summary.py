@@ -48,6 +48,22 @@ from dfaudio.exceptions import ParameterError
 from dfaudio.features import filters
 from dfaudio.schema import DEEP_VOICE_FEATURES
 
+__all__ = [
+    "CHUNK_BLOCKS",
+    "CHUNK_FRAMES",
+    "COLUMN_SCALES",
+    "SHORT_POLICIES",
+    "block_length",
+    "chroma_filters",
+    "deep_voice_features",
+    "deep_voice_features_blocks",
+    "deep_voice_features_naive",
+    "hann_window",
+    "iter_deep_voice_features_blocks",
+    "mel_filters",
+    "n_windows",
+]
+
 #: Absolute scale per column for the fast-vs-naive tolerance: values whose magnitude is below the
 #: scale are compared in absolute terms (``1e-4 * scale``), larger ones in relative terms. The
 #: MFCC scale is 1 dB-unit (higher-order coefficients hover around zero).

@@ -6,3 +6,5 @@
 
 Nothing heavy is imported here.
 """
+
+__all__ = []

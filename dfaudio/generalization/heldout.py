@@ -22,6 +22,8 @@ import pandas as pd
 
 from dfaudio.labels import BONAFIDE, SPOOF
 
+__all__ = ["format_attack_table", "held_out_extra"]
+
 _NO_ATTACK = {"", "-", "nan", "None"}
 
 

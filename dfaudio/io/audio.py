@@ -18,6 +18,18 @@ import numpy as np
 
 from dfaudio.exceptions import AudioError, ParameterError
 
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "SILENCE_PEAK",
+    "info",
+    "iter_blocks",
+    "load",
+    "probe_sample_rates",
+    "resample",
+    "resample_stream",
+    "validate",
+]
+
 #: File extensions that the dataset layouts treat as audio.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aiff", ".aif")
 

@@ -17,6 +17,15 @@ from typing import Any
 
 from dfaudio.exceptions import ParameterError
 
+__all__ = [
+    "atomic_path",
+    "check_folder_writable",
+    "check_writable",
+    "special_file_kind",
+    "write_json",
+    "write_text",
+]
+
 
 def check_writable(path: str | Path, *, force: bool = False) -> Path:
     """Check, before any work, that ``path`` can be written.

@@ -26,6 +26,18 @@ from torch import nn
 
 from dfaudio.exceptions import ParameterError
 
+__all__ = [
+    "LCNN",
+    "SEED_INPUT_SHAPE",
+    "Conv1dLSTM",
+    "FrameLSTM",
+    "MaxFeatureMap",
+    "OneLogit",
+    "SimpleANN",
+    "SimpleCNN",
+    "count_parameters",
+]
+
 #: The seed models' input: 1 channel, 64 mel bands, 188 frames (6 s at 16 kHz, hop 512).
 SEED_INPUT_SHAPE = (1, 64, 188)
 

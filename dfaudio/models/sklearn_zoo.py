@@ -11,6 +11,26 @@ from typing import Any
 
 from dfaudio.registry import Registry
 
+__all__ = [
+    "SKLEARN_MODELS",
+    "adaboost",
+    "extra_trees",
+    "gnb",
+    "gradient_boosting",
+    "hist_gb",
+    "knn",
+    "lda",
+    "linear_svm",
+    "logreg",
+    "make_model",
+    "mlp",
+    "model_names",
+    "random_forest",
+    "rbf_svm",
+    "tree",
+    "xgboost",
+]
+
 SKLEARN_MODELS = Registry("model")
 
 

@@ -36,6 +36,25 @@ from typing import Any
 from dfaudio.exceptions import ParameterError
 from dfaudio.registry import Registry
 
+__all__ = [
+    "MODELS",
+    "SEED_FROZEN_TENSORS",
+    "ModelBuilder",
+    "build_model",
+    "conv1d_lstm",
+    "freeze_first",
+    "get_builder",
+    "lcnn",
+    "load_timm_weights",
+    "lstm",
+    "model_names",
+    "read_state_dict",
+    "resnet101",
+    "simple_ann",
+    "simple_cnn",
+    "timm_model",
+]
+
 MODELS = Registry("model")
 
 #: Parameter tensors frozen by default when pretrained weights are loaded (the seed's choice).

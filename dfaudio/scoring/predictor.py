@@ -32,6 +32,7 @@ import numpy as np
 
 from dfaudio.exceptions import AudioError, DataError, DfaudioError, ParameterError
 from dfaudio.labels import BONAFIDE, SPOOF, score_to_p_fake
+from dfaudio.runs.record import FitResult
 from dfaudio.scoring.backends import BACKENDS, Backend, WindowScores
 
 __all__ = ["FileScore", "Predictor", "StreamChunk", "load_predictor", "stream_summary"]
@@ -367,14 +368,16 @@ class Predictor:
 
 
 def load_predictor(
-    run_dir: str | Path, *, threshold: float | None = None, trust: bool = False
+    run_dir: str | Path | FitResult, *, threshold: float | None = None, trust: bool = False
 ) -> Predictor:
-    """Open a run directory for scoring.
+    """Open a run directory (or a fit made in memory) for scoring.
 
     Parameters
     ----------
-    run_dir : str or Path
-        A finished run (``config.json``, ``metrics.json`` and the model files).
+    run_dir : str, Path or FitResult
+        A finished run (``config.json``, ``metrics.json`` and the model files), or what
+        :func:`dfaudio.fit_sklearn` returned (also with ``runs_dir=None``: the model in memory
+        is scored by the same loader, through a temporary folder that is removed again).
     threshold : float, optional
         Verdict threshold on the bona fide score; default the run's EER threshold.
     trust : bool
@@ -393,6 +396,10 @@ def load_predictor(
     """
     from dfaudio.runs import CONFIG, METRICS, load_json
 
+    if isinstance(run_dir, FitResult):
+        if run_dir.run_dir is None:
+            return _from_memory(run_dir, threshold=threshold)
+        run_dir = run_dir.run_dir
     d = Path(run_dir)
     if not d.is_dir():
         raise DataError("run directory not found", d)
@@ -454,6 +461,27 @@ def _run_threshold(value: Any, path: Path) -> float:
             path,
         )
     return float(value)
+
+
+def _from_memory(result: FitResult, *, threshold: float | None) -> Predictor:
+    """A predictor of a classical fit held in memory (``fit_sklearn(runs_dir=None)``)."""
+    import tempfile
+
+    from dfaudio.io.files import write_json
+    from dfaudio.models.persist import save_sklearn
+    from dfaudio.runs import CONFIG, METRICS
+
+    if result.model is None or result.config.get("kind") != "sklearn":
+        raise ParameterError(
+            "run_dir: a FitResult without a run directory must come from fit_sklearn(runs_dir=None)"
+        )
+    with tempfile.TemporaryDirectory(prefix="dfaudio-fit-") as tmp:
+        save_sklearn(result.model, tmp)
+        write_json(Path(tmp) / CONFIG, result.config, force=True)
+        write_json(Path(tmp) / METRICS, result.metrics, force=True)
+        predictor = load_predictor(tmp, threshold=threshold)
+    predictor.run_dir = None
+    return predictor
 
 
 def stream_summary(

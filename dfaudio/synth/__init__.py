@@ -7,3 +7,5 @@
 
 Importing this package imports neither librosa, pyworld nor torch.
 """
+
+__all__ = []

@@ -42,6 +42,27 @@ import numpy as np
 from dfaudio.exceptions import ParameterError
 from dfaudio.registry import Registry
 
+__all__ = [
+    "ATTACKS",
+    "BUILTIN",
+    "NEURAL_MEL_DEFAULTS",
+    "PEAK_CEILING",
+    "RMS_TOLERANCE_DB",
+    "AttackFn",
+    "apply_attack",
+    "fix_length",
+    "griffin_lim",
+    "load_vocoder",
+    "lpc",
+    "match_source",
+    "neural_vocoder",
+    "parse_attacks",
+    "pvoc",
+    "rms",
+    "vocoder_mel_params",
+    "world",
+]
+
 #: Highest absolute sample value a copy may have after loudness matching.
 PEAK_CEILING = 0.99
 #: Copies are RMS-matched to their source within this many dB (unless the ceiling forbids it).

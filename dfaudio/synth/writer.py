@@ -33,6 +33,24 @@ import pandas as pd
 from dfaudio.exceptions import AudioError, DataError, ParameterError
 from dfaudio.labels import BONAFIDE, SPOOF
 
+__all__ = [
+    "LEDGER_NAME",
+    "LIST_COLUMNS",
+    "LIST_NAME",
+    "SynthFileResult",
+    "SynthResult",
+    "bonafide_sources",
+    "check_outputs",
+    "output_format",
+    "plan_outputs",
+    "planned_paths",
+    "read_ledger",
+    "rng_for",
+    "synth_file",
+    "synthesize",
+    "write_ledger",
+]
+
 #: Name of the CSV list written in the output folder.
 LIST_NAME = "list.csv"
 #: Name of the ownership ledger written in the output folder.

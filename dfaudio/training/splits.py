@@ -34,6 +34,21 @@ import numpy as np
 
 from dfaudio.exceptions import ParameterError
 
+__all__ = [
+    "ROLES",
+    "SPLIT_BY",
+    "RolePlan",
+    "SplitPlan",
+    "grouped_holdout",
+    "holdout_folds",
+    "leave_one_attack_out",
+    "merge_groups",
+    "plan_roles",
+    "plan_splits",
+    "shared_between",
+    "shared_group_warnings",
+]
+
 SPLIT_BY = ("auto", "group", "window", "given", "attack", "speaker")
 
 

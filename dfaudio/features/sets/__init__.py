@@ -45,6 +45,27 @@ import numpy as np
 
 from dfaudio.exceptions import ParameterError
 
+__all__ = [
+    "DEFAULT",
+    "FeatureSet",
+    "ParameterError",
+    "SetSpec",
+    "all_columns",
+    "columns",
+    "compute",
+    "compute_many",
+    "compute_stream",
+    "from_records",
+    "get",
+    "missing_extra",
+    "names",
+    "parse_feature_sets",
+    "prefixes",
+    "register",
+    "require",
+    "window_blocks",
+]
+
 
 @dataclass(frozen=True)
 class FeatureSet:

@@ -10,6 +10,8 @@ import numpy as np
 
 from dfaudio.schema import DEEP_VOICE_FEATURES
 
+__all__ = ["columns", "deep_voice"]
+
 
 def columns(**params: object) -> list[str]:
     """The 26 DEEP-VOICE column names."""

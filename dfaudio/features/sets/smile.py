@@ -14,6 +14,15 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "compare",
+    "compare_columns",
+    "egemaps",
+    "egemaps_columns",
+    "functionals",
+    "smile",
+]
+
 
 @functools.lru_cache(maxsize=4)
 def smile(feature_set: str) -> Any:

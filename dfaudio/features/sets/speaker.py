@@ -18,6 +18,14 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "N_DIM",
+    "SR",
+    "columns",
+    "encoder",
+    "resemblyzer",
+]
+
 #: Resemblyzer's sample rate.
 SR = 16000
 N_DIM = 256

@@ -29,6 +29,13 @@ import numpy as np
 
 from dfaudio.exceptions import ParameterError
 
+__all__ = [
+    "CHUNK_WINDOWS",
+    "PREFIX",
+    "columns",
+    "spectral_stats",
+]
+
 PREFIX = "ss_"
 #: Windows processed together (bounds the working memory).
 CHUNK_WINDOWS = 8

@@ -30,6 +30,15 @@ import numpy as np
 
 from dfaudio.exceptions import ParameterError
 
+__all__ = [
+    "PREFIX",
+    "columns",
+    "load",
+    "pool_hidden_states",
+    "resolve_device",
+    "ssl_embeddings",
+]
+
 PREFIX = "ssl_"
 
 
