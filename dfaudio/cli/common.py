@@ -104,12 +104,17 @@ def check_seed(seed: int, *, flag: str = "--seed") -> int:
 
 
 def check_jobs(
-    jobs: int, *, n_work: int | None = None, what: str = "files", flag: str = "--jobs"
+    jobs: int,
+    *,
+    n_work: int | None = None,
+    what: str = "files",
+    flag: str = "--jobs",
+    note: bool = True,
 ) -> int:
     """Worker count for ``-j``: -1 means all cores; capped at the work and the cores.
 
     A cap is said in one ``note:`` line on stderr (``-j 1000`` on 10 files once started 1,003
-    processes).
+    processes) unless ``note`` is false (a first check, before the work is known).
 
     Raises
     ------
@@ -127,7 +132,7 @@ def check_jobs(
     cores = os.cpu_count() or 1
     limit = min(cores, n_work) if n_work else cores
     n = max(1, min(cores if jobs == -1 else jobs, limit))
-    if jobs > n:
+    if jobs > n and note:
         work = f"{n_work} {what}, " if n_work else ""
         click.echo(f"note: {flag} {jobs} capped at {n} ({work}{cores} cores)", err=True)
     return n

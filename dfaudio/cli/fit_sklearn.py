@@ -69,7 +69,7 @@ def cli(
     from dfaudio.training.splits import plan_splits
 
     check_seed(seed)
-    check_jobs(jobs)  # -j 0 refused before any work
+    check_jobs(jobs, note=False)  # -j 0 refused before any work
     check_folder_writable(runs_dir)  # a read-only runs dir fails now, not after the fits
     names = list(MODEL_CHOICES) if "all" in models else list(dict.fromkeys(models))
     table = read_table(data)
