@@ -591,6 +591,8 @@ def _default_threshold(
     score_kind: str, threshold: float | None, eer_threshold: float
 ) -> tuple[float, str]:
     if threshold is not None:
+        if not np.isfinite(threshold):  # NaN would call every trial bona fide
+            raise ParameterError(f"threshold must be a finite number, got {threshold}")
         return float(threshold), "user"
     if score_kind == "logodds":
         return 0.0, "0 log-odds = p_fake 0.5"
