@@ -297,3 +297,56 @@ def write_html_report(df: pd.DataFrame, path: str | Path, *, force: bool = False
     os.umask(umask)
     out.chmod(0o666 & ~umask)  # a report is for sharing: not the 0600 of a temporary file
     return out
+
+
+def crosseval_section(mx: Any, heatmaps: list[Path] | None = None) -> str:
+    """HTML section of a generalization matrix (:class:`dfaudio.generalization.crosseval.Matrix`).
+
+    One table per model (diagonal = in-corpus grouped CV, bold; the rest cross-corpus) with the
+    95 % intervals, the notes, and the heatmap PNGs embedded.
+    """
+    parts = ["<section id='crosseval'><h2>Does it generalize? Train x test EER %</h2>",
+             f"<p class='meta'>diagonal: in-corpus grouped {int(mx.cv)}-fold CV; other cells: "
+             "cross-corpus (fitted on all of the row, scored on the column); [95 % group "
+             "bootstrap interval]</p>"]  # fmt: skip
+    cols = list(mx.columns)
+    for model in mx.models:
+        head = "".join(f"<th>{_e(t)}</th>" for t in cols)
+        rows = []
+        for r in mx.corpora:
+            tds = []
+            for t in cols:
+                c = mx.cell(model, r, t)
+                if c is None or c.eer is None:
+                    text = "n/a" if c is None or not c.note else f"n/a ({c.note})"
+                else:
+                    text = f"{100 * c.eer:.1f}"
+                    if c.ci95:
+                        text += f" [{100 * c.ci95[0]:.1f}-{100 * c.ci95[1]:.1f}]"
+                cls = " class='in-corpus'" if r == t else ""
+                tds.append(f"<td{cls}>{_e(text)}</td>")
+            rows.append(f"<tr><th>{_e(r)}</th>{''.join(tds)}</tr>")
+        parts.append(
+            f"<h3>{_e(model)}</h3><table class='matrix'><tr><th>train \\ test</th>{head}</tr>"
+            + "".join(rows) + "</table>"
+        )  # fmt: skip
+    parts += [f"<p class='note'>note: {_e(n)}</p>" for n in mx.notes]
+    for png in heatmaps or []:
+        data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
+        parts.append(f"<img alt='heatmap' src='data:image/png;base64,{data}'>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def write_crosseval_html(
+    mx: Any, path: str | Path, *, heatmaps: list[Path] | None = None, force: bool = False
+) -> Path:
+    """A self-contained HTML page holding :func:`crosseval_section`."""
+    check_writable(path, force=force)
+    css = _CSS + " table.matrix td.in-corpus{font-weight:bold} td,th{padding:2px 8px}"
+    page = (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>dfaudio crosseval</title><style>{css}</style></head><body>\n"
+        + crosseval_section(mx, heatmaps) + "\n</body></html>\n"
+    )  # fmt: skip
+    return write_text(path, page, force=force)

@@ -248,3 +248,110 @@ def test_given_split_reports_seen_and_unseen_attacks(rng: np.random.Generator) -
         "A01": True, "A07": False, "A08": False,
     }  # fmt: skip
     assert m["unseen_attacks"] == ["A07", "A08"]
+
+
+# ----------------------------------------------------------------------------------------------
+# the train x test matrix
+# ----------------------------------------------------------------------------------------------
+
+
+def _write_corpus(path: Path, rng: np.random.Generator, *, shift: float, n_files: int = 16) -> Path:
+    """A small feature table: 3 windows per file, spoof files shifted along feature 0."""
+    rows = []
+    for f in range(n_files):
+        label = "spoof" if f % 2 else "bonafide"
+        for w in range(3):
+            rows.append((label, f"{path.stem}_f{f}.wav", w, f"{path.stem}_g{f}"))
+    df = pd.DataFrame(rows, columns=["label", "file", "window", "group"])
+    t = _feature_table(df, rng, shift=shift)
+    out = t.meta.copy()
+    for i, c in enumerate(t.features):
+        out[c] = t.X[:, i]
+    out["label"] = df["label"].to_numpy()
+    out.to_csv(path, index=False)
+    return path
+
+
+def test_matrix_diagonal_equals_the_grouped_cv_run(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from dfaudio.cli.main import cli
+    from dfaudio.evaluation import eer
+    from dfaudio.generalization.crosseval import crosseval, load_corpus
+    from dfaudio.models.scores import model_scores
+    from dfaudio.models.sklearn_zoo import make_model
+    from dfaudio.tables import read_table
+
+    a = _write_corpus(tmp_path / "a.csv", rng, shift=2.0)
+    b = _write_corpus(tmp_path / "b.csv", rng, shift=-1.0)  # the cue flips: cross-corpus fails
+    mx = crosseval([load_corpus("A", a), load_corpus("B", b)], cv=3, n_boot=100)
+    runner = CliRunner()
+    for name, path in (("A", a), ("B", b)):
+        res = runner.invoke(
+            cli, ["fit-sklearn", "--data", str(path), "--model", "logreg", "--cv", "3", "--json",
+                  "--runs-dir", str(tmp_path / "runs")],
+        )  # fmt: skip
+        assert res.exit_code == 0, res.output
+        run = json.loads(res.output)
+        diag = mx.cell("logreg", name, name)
+        assert diag.kind == "in-corpus"
+        assert diag.eer == pytest.approx(run["eer"])
+        assert list(diag.ci95) == pytest.approx(run["eer_ci95"])
+    # off-diagonal: fitted on all of A, scored on all of B
+    ta, tb = read_table(a), read_table(b)
+    est = make_model("logreg", seed=0).fit(ta.X, ta.y)
+    want = eer(np.where(tb.y == 1, "spoof", "bonafide"), model_scores(est, tb.X)[0])[0]
+    cross = mx.cell("logreg", "A", "B")
+    assert cross.kind == "cross-corpus" and cross.eer == pytest.approx(want)
+    assert cross.eer > 0.5 > mx.cell("logreg", "A", "A").eer  # the flipped cue inverts
+    assert cross.ci95[0] <= cross.eer <= cross.ci95[1]
+
+
+def test_matrix_table_without_provenance_is_a_training_row_only(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    from dfaudio.generalization.crosseval import crosseval, load_corpus, render
+
+    a = _write_corpus(tmp_path / "a.csv", rng, shift=2.0)
+    dv = pd.read_csv(a).drop(columns=["file", "group"])
+    dv.to_csv(tmp_path / "dv.csv", index=False)
+    mx = crosseval([load_corpus("A", a), load_corpus("DV", tmp_path / "dv.csv")], cv=3, n_boot=0)
+    assert mx.columns == ["A"]
+    assert mx.cell("logreg", "DV", "A").eer is not None
+    assert mx.cell("logreg", "A", "DV") is None
+    assert mx.cell("logreg", "DV", "DV").eer is None
+    text = render(mx, "table")
+    assert "training row only" in text and "cross-corpus" in text
+    csv = pd.read_csv(__import__("io").StringIO(render(mx, "csv")))
+    assert set(csv["kind"]) == {"in-corpus", "cross-corpus"}
+
+
+def test_crosseval_cli_writes_outputs_once(tmp_path: Path, rng: np.random.Generator) -> None:
+    from click.testing import CliRunner
+
+    from dfaudio.cli.main import cli
+
+    a = _write_corpus(tmp_path / "a.csv", rng, shift=2.0, n_files=8)
+    b = _write_corpus(tmp_path / "b.csv", rng, shift=2.0, n_files=8)
+    out = tmp_path / "mx"
+    args = ["crosseval", f"A={a}", f"B={b}", "--cv", "2", "--n-boot", "50", "-o", str(out), "-q"]
+    res = CliRunner().invoke(cli, [*args, "--format", "markdown"])
+    assert res.exit_code == 0, res.output
+    assert "| train \\ test | A | B |" in res.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "crosseval.html",
+        "heatmap-logreg.png",
+        "matrix.csv",
+        "matrix.json",
+        "matrix.md",
+    ]
+    assert "Does it generalize?" in (out / "crosseval.html").read_text()
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and "--force" in res.output
+    res = CliRunner().invoke(cli, ["crosseval", f"A={a}", f"A={b}"])
+    assert res.exit_code == 2 and "given twice" in res.output
