@@ -410,3 +410,53 @@ def test_cli_features_and_window_options(corpus: Path, tmp_path: Path) -> None:
     # the table exists: without --force nothing is overwritten (the sidecar neither)
     res = CliRunner().invoke(cli, ["tabulate", str(corpus), "-o", str(out), "-q"])
     assert res.exit_code == 2 and "exists" in res.output
+
+
+# --------------------------------------------------------------------------------------------
+# Training and predicting on any set
+
+
+def _fit_and_predict(corpus: Path, tmp_path: Path, features: str, window) -> None:
+    from dfaudio.datasets import load_manifest
+    from dfaudio.runs.leaderboard import collect
+    from dfaudio.scoring import load_predictor
+    from dfaudio.tables import read_table
+    from dfaudio.tabular import tabulate, write_table
+    from dfaudio.training.fit_sklearn import fit_sklearn
+
+    res = tabulate(
+        load_manifest([str(corpus)]), feature_sets=features, window_s=window, progress=False
+    )
+    path = write_table(res.table, tmp_path / "t.parquet", info=res.info)
+    table = read_table(path)
+    fit = fit_sklearn(table, model="logreg", cv=3, runs_dir=tmp_path / "runs")
+    config = json.loads((fit.run_dir / "config.json").read_text())
+    specs = [s.spec for s in parse_feature_sets(features)]
+    assert [s["spec"] for s in config["feature_sets"]] == specs
+    assert fit.metrics["features"] == "+".join(specs) and config["window"] == window
+    board = collect(tmp_path / "runs")
+    assert list(board["features"]) == ["+".join(specs)]
+    pred = load_predictor(fit.run_dir)
+    est = pred.backend.est
+    for f in (str(corpus / "real" / "r0.wav"), str(corpus / "fake" / "f1.wav")):
+        rows = res.table.loc[res.table["file"] == f, table.features].to_numpy()
+        want = pred.backend.scores(rows)
+        got = pred.score_file(f, per_window=True)
+        np.testing.assert_allclose([w["score"] for w in got.windows], want, rtol=1e-9)
+        from dfaudio.models.scores import model_scores
+
+        np.testing.assert_allclose(model_scores(est, rows)[0], want)
+
+
+@pytest.mark.slow
+def test_a_run_trained_on_every_set_predicts_with_the_same_features(
+    corpus: Path, tmp_path: Path, tiny_w2v: Path
+) -> None:
+    # one run holding every set but ComParE (each set's columns are recomputed for new audio)
+    features = f"deep-voice,spectral-stats,egemaps,resemblyzer,ssl:{tiny_w2v}:1"
+    _fit_and_predict(corpus, tmp_path, features, 0.8)
+
+
+@pytest.mark.slow
+def test_a_whole_file_run_on_compare_predicts(corpus: Path, tmp_path: Path) -> None:
+    _fit_and_predict(corpus, tmp_path, "compare", "whole")

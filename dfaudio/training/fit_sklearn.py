@@ -24,8 +24,9 @@ from dfaudio.training.splits import SplitPlan, plan_splits
 
 __all__ = ["FEATURE_SET", "FitResult", "fit_sklearn", "model_scores"]
 
-#: Feature-set name written into runs trained on the 26 DEEP-VOICE columns.
-FEATURE_SET = "deep-voice-26"
+#: Feature-set label of runs on tables that do not say (the 26 DEEP-VOICE columns); runs on
+#: dfaudio tables record the table's sets (:attr:`dfaudio.tables.FeatureTable.feature_set_names`).
+FEATURE_SET = "deep-voice"
 #: How a classical model's output becomes the bona fide score (``model.json``).
 OUTPUT = "p_fake = predict_proba[:, spoof]; bona fide score = log((1 - p_fake) / p_fake)"
 
@@ -134,10 +135,11 @@ def fit_sklearn(
     from dfaudio.generalization.heldout import held_out_extra
 
     extra.update(held_out_extra(plan, scores_df, meta))  # per-attack / held-out-attack tables
+    features = table.feature_set_names  # e.g. "deep-voice", "deep-voice+egemaps", "ssl:M:6"
     info = RunInfo(
         kind="sklearn",
         model=model,
-        features=FEATURE_SET,
+        features=features,
         data=data_name or Path(table.source).name,
         split_type=plan.split_type,
         split=plan.description,
@@ -152,10 +154,14 @@ def fit_sklearn(
     config = {
         "kind": "sklearn",
         "model": model,
-        "features": FEATURE_SET,
+        "features": features,
         "feature_columns": table.features,
-        # predict cuts new audio into windows of this length (the table's, default 1 s)
-        "window_s": table.window_s or 1.0,
+        # predict computes exactly these sets (names, versions, parameters) for new audio
+        "feature_sets": table.feature_sets,
+        # predict cuts new audio into windows of this length (the table's, default 1 s) ...
+        "window_s": _window_s(table),
+        # ... or scores each file as one window ("whole")
+        "window": table.window if table.window is not None else _window_s(table),
         "data": str(table.source),
         "split_by": split_by,
         "cv": cv,
@@ -168,7 +174,8 @@ def fit_sklearn(
 
     from dfaudio.models.persist import save_sklearn
 
-    run_dir = new_run_dir(runs_dir, f"{model}-{FEATURE_SET}")
+    set_names = "+".join(str(s["name"]) for s in table.feature_sets) or "features"
+    run_dir = new_run_dir(runs_dir, f"{model}-{set_names}")
     writer = RunWriter(run_dir)
     writer.config(config)
     writer.environment(seed=seed)
@@ -182,3 +189,10 @@ def fit_sklearn(
     return writer.finish(
         record, scores_df, plot_title=f"{model} ({plan.split_type})", config=config, model=final
     )
+
+
+def _window_s(table: FeatureTable) -> float:
+    """Window length of a table in seconds (its metadata, else its start times, else 1 s)."""
+    if isinstance(table.window, (int, float)) and not isinstance(table.window, bool):
+        return float(table.window)
+    return table.window_s or 1.0
