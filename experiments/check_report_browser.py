@@ -176,12 +176,12 @@ def make_demo_report(workdir: Path) -> tuple[Path, int]:
         capture_output=True,
     )
     report = workdir / "report.html"
+    runs = str(workdir / "demo" / "runs")
     subprocess.run(
-        [sys.executable, "-m", "dfaudio", "compare", str(workdir / "demo" / "runs"),
-         "--html", str(report), "--force"],
+        [sys.executable, "-m", "dfaudio", "compare", runs, "--html", str(report), "--force"],
         check=True,
         capture_output=True,
-    )  # fmt: skip
+    )
     return report, len(list((workdir / "demo" / "runs").glob("*/metrics.json")))
 
 

@@ -71,8 +71,13 @@ def tiny_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_python_m_dfaudio_help_imports_nothing_heavy() -> None:
-    res = subprocess.run([sys.executable, "-m", "dfaudio", "--help"], capture_output=True,
-                         text=True, cwd=REPO_ROOT, timeout=60)  # fmt: skip
+    res = subprocess.run(
+        [sys.executable, "-m", "dfaudio", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=60,
+    )
     assert res.returncode == 0, res.stderr
     for cmd in ("tabulate", "fit-sklearn", "compare", "demo"):
         assert cmd in res.stdout
@@ -80,8 +85,9 @@ def test_python_m_dfaudio_help_imports_nothing_heavy() -> None:
         "import json, sys, dfaudio.cli.main\n"
         "print(json.dumps({m: m in sys.modules for m in ('torch', 'librosa', 'xgboost', 'timm')}))"
     )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=REPO_ROOT, timeout=60)  # fmt: skip
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60
+    )
     assert res.returncode == 0, res.stderr
     loaded = json.loads(res.stdout)
     assert loaded == {"torch": False, "librosa": False, "xgboost": False, "timm": False}
@@ -118,9 +124,13 @@ def _bad_audio_folder(root: Path) -> dict[str, str]:
     sf.write(root / "real" / "silent.wav", np.zeros(2 * sr, dtype=np.float32), sr)
     write_wav(root / "real" / "blip.wav", tone(440.0, sr=sr, duration_s=0.05), sr)
     return {
-        "empty.wav": "empty", "truncated.wav": "unreadable", "notes.wav": "unreadable",
-        "nan.wav": "non-finite samples", "silent.wav": "silent", "blip.wav": "too short",
-    }  # fmt: skip
+        "empty.wav": "empty",
+        "truncated.wav": "unreadable",
+        "notes.wav": "unreadable",
+        "nan.wav": "non-finite samples",
+        "silent.wav": "silent",
+        "blip.wav": "too short",
+    }
 
 
 def test_tabulate_bad_audio_folder(tmp_path: Path) -> None:
@@ -148,8 +158,13 @@ def test_tabulate_json_summary_and_quiet(tmp_path: Path) -> None:
     assert res.exit_code == 0
     assert "warning" not in res.stderr
     s = json.loads(res.stdout)
-    assert s["failures_by_reason"] == {"empty": 1, "unreadable": 2, "non-finite samples": 1,
-                                       "silent": 1, "too short": 1}  # fmt: skip
+    assert s["failures_by_reason"] == {
+        "empty": 1,
+        "unreadable": 2,
+        "non-finite samples": 1,
+        "silent": 1,
+        "too short": 1,
+    }
     assert (s["files"], s["files_ok"], s["windows"]) == (8, 2, 5)
     assert s["schema"] == "dfaudio" and s["short_policy"] == "whole"
 
@@ -173,8 +188,8 @@ def test_tabulate_deep_voice_schema_and_balance(tmp_path: Path, shared_data: Pat
     write_wav(d / "REAL" / "biden-original.wav", tone(200.0, sr=8000, duration_s=2.0), 8000)
     write_wav(d / "FAKE" / "Obama-to-Biden.wav", tone(300.0, sr=8000, duration_s=5.0), 8000)
     out = tmp_path / "dv.csv"
-    res = run("tabulate", tmp_path, "-o", out, "--schema", "deep-voice", "--balance",
-              "undersample", "--seed", "3", "-q")  # fmt: skip
+    flags = "--schema deep-voice --balance undersample --seed 3 -q".split()
+    res = run("tabulate", tmp_path, "-o", out, *flags)
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out)
     original = pd.read_csv(shared_data / "deep-voice" / "DATASET-balanced.csv", nrows=1)
@@ -198,8 +213,9 @@ def test_tabulate_unknown_class_folder_and_label_map(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     t = pd.read_csv(out)
     assert dict(zip(t["file"].map(lambda f: Path(f).name), t["label"], strict=True)) == {
-        "a.wav": "bonafide", "b.wav": "spoof",
-    }  # fmt: skip
+        "a.wav": "bonafide",
+        "b.wav": "spoof",
+    }
 
 
 def test_tabulate_nothing_usable_writes_nothing(tmp_path: Path) -> None:
@@ -215,8 +231,8 @@ def test_tabulate_nothing_usable_writes_nothing(tmp_path: Path) -> None:
 def test_tabulate_asvspoof_flac_and_short_policy(tmp_path: Path, shared_data: Path) -> None:
     root = shared_data / "asvspoof2019-la" / "flac_samples"
     out = tmp_path / "la.csv"
-    res = run("tabulate", root, "--protocol", root / "labels.txt", "-o", out, "--short", "skip",
-              "--sr", "8000", "--json")  # fmt: skip
+    flags = "--short skip --sr 8000 --json".split()
+    res = run("tabulate", root, "--protocol", root / "labels.txt", "-o", out, *flags)
     assert res.exit_code == 0, res.output
     t = pd.read_csv(out, keep_default_na=False)
     assert {"split", "attack", "group", "file", "window", "start_s"} <= set(t.columns)
@@ -229,8 +245,8 @@ def test_tabulate_asvspoof_flac_and_short_policy(tmp_path: Path, shared_data: Pa
 
 def test_fit_sklearn_json_cv(demo_csv: Path, tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    res = run("fit-sklearn", "--data", demo_csv, "--model", "logreg", "--cv", "3",
-              "--runs-dir", runs, "--json")  # fmt: skip
+    flags = "--model logreg --cv 3 --json".split()
+    res = run("fit-sklearn", "--data", demo_csv, "--runs-dir", runs, *flags)
     assert res.exit_code == 0, res.output
     m = json.loads(res.stdout)
     assert m["split_type"] == "grouped" and m["n_folds"] == 3
@@ -243,14 +259,21 @@ def test_fit_sklearn_json_cv(demo_csv: Path, tmp_path: Path) -> None:
     for name in ("config.json", "metrics.json", "scores.csv", "model.skops", "environment.json"):
         assert (run_dir / name).is_file(), name
     scores = pd.read_csv(run_dir / "scores.csv")
-    assert list(scores.columns[:7]) == ["file", "window", "group", "label", "score", "p_fake",
-                                        "fold"]  # fmt: skip
+    assert list(scores.columns[:7]) == [
+        "file",
+        "window",
+        "group",
+        "label",
+        "score",
+        "p_fake",
+        "fold",
+    ]
     assert scores.groupby("group")["fold"].nunique().max() == 1
 
 
 def test_fit_sklearn_text_output_and_leaky(demo_csv: Path, tmp_path: Path) -> None:
-    res = run("fit-sklearn", "--data", demo_csv, "--model", "lda", "--cv", "2", "--split-by",
-              "window", "--runs-dir", tmp_path)  # fmt: skip
+    flags = "--model lda --cv 2 --split-by window".split()
+    res = run("fit-sklearn", "--data", demo_csv, "--runs-dir", tmp_path, *flags)
     assert res.exit_code == 0, res.output
     assert "[leaky]" in res.stdout and "note: --split-by window" in res.stderr
     assert "lda" in res.stdout and "EER" in res.stdout and "->" in res.stdout
@@ -261,8 +284,8 @@ def test_fit_sklearn_text_output_and_leaky(demo_csv: Path, tmp_path: Path) -> No
 def test_fit_sklearn_model_all(tiny_csv: Path, tmp_path: Path) -> None:
     from dfaudio.cli.fit_sklearn import MODEL_CHOICES
 
-    res = run("fit-sklearn", "--data", tiny_csv, "--model", "all", "--test-size", "0.5",
-              "--runs-dir", tmp_path, "--json")  # fmt: skip
+    flags = "--model all --test-size 0.5 --json".split()
+    res = run("fit-sklearn", "--data", tiny_csv, "--runs-dir", tmp_path, *flags)
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert [m["model"] for m in out] == list(MODEL_CHOICES)
@@ -281,16 +304,16 @@ def test_fit_sklearn_original_deep_voice_table(tmp_path: Path, shared_data: Path
     small = pd.concat([full.iloc[:150], full.iloc[-150:]])  # FAKE rows first, then REAL
     path = tmp_path / "dv.csv"
     small.to_csv(path, index=False)
-    res = run("fit-sklearn", "--data", path, "--model", "lda", "--cv", "3",
-              "--runs-dir", tmp_path / "runs")  # fmt: skip
+    flags = "--model lda --cv 3".split()
+    res = run("fit-sklearn", "--data", path, "--runs-dir", tmp_path / "runs", *flags)
     assert res.exit_code == 0, res.output
     assert "[stratified]" in res.stdout
     assert "no provenance" in res.stderr
 
 
 def test_fit_sklearn_too_many_folds(tiny_csv: Path, tmp_path: Path) -> None:
-    res = run("fit-sklearn", "--data", tiny_csv, "--model", "lda", "--cv", "9",
-              "--runs-dir", tmp_path / "r")  # fmt: skip
+    flags = "--model lda --cv 9".split()
+    res = run("fit-sklearn", "--data", tiny_csv, "--runs-dir", tmp_path / "r", *flags)
     assert_one_error_line(res, "only 8 groups for 9 folds")
     assert not (tmp_path / "r").exists()
 
@@ -301,9 +324,18 @@ def test_fit_sklearn_too_many_folds(tiny_csv: Path, tmp_path: Path) -> None:
 def _metrics_run(base: Path, name: str, model: str, eer: float, split: str) -> None:
     d = base / name
     d.mkdir(parents=True)
-    m = {"kind": "sklearn", "model": model, "features": "deep-voice-26", "data": "t.csv",
-         "split_type": split, "n_rows": 10, "accuracy": 1 - eer, "eer": eer, "roc_auc": 0.9,
-         "created": "2026-01-02T03:04:05+00:00"}  # fmt: skip
+    m = {
+        "kind": "sklearn",
+        "model": model,
+        "features": "deep-voice-26",
+        "data": "t.csv",
+        "split_type": split,
+        "n_rows": 10,
+        "accuracy": 1 - eer,
+        "eer": eer,
+        "roc_auc": 0.9,
+        "created": "2026-01-02T03:04:05+00:00",
+    }
     (d / "metrics.json").write_text(json.dumps(m), encoding="utf-8")
 
 
@@ -343,8 +375,10 @@ def test_compare_formats(runs_dir: Path, fmt: str) -> None:
     else:
         recs = json.loads(res.stdout)
         assert [(r["model"], r["split_type"], r["eer"]) for r in recs] == [
-            ("xgb", "leaky", 0.02), ("lr", "given", 0.10), ("svm", "grouped", 0.30),
-        ]  # fmt: skip
+            ("xgb", "leaky", 0.02),
+            ("lr", "given", 0.10),
+            ("svm", "grouped", 0.30),
+        ]
 
 
 def test_compare_filters(runs_dir: Path) -> None:

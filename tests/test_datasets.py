@@ -50,12 +50,20 @@ def _one_line(exc: BaseException) -> str:
 @pytest.mark.parametrize(
     ("raw", "canon"),
     [
-        ("real", "bonafide"), ("REAL", "bonafide"), ("Bonafide", "bonafide"),
-        ("bona-fide", "bonafide"), ("Genuine", "bonafide"), ("HUMAN", "bonafide"),
-        ("fake", "spoof"), ("FAKE", "spoof"), ("Spoof", "spoof"), ("synthetic", "spoof"),
-        ("DeepFake", "spoof"), (" spoof ", "spoof"),
+        ("real", "bonafide"),
+        ("REAL", "bonafide"),
+        ("Bonafide", "bonafide"),
+        ("bona-fide", "bonafide"),
+        ("Genuine", "bonafide"),
+        ("HUMAN", "bonafide"),
+        ("fake", "spoof"),
+        ("FAKE", "spoof"),
+        ("Spoof", "spoof"),
+        ("synthetic", "spoof"),
+        ("DeepFake", "spoof"),
+        (" spoof ", "spoof"),
     ],
-)  # fmt: skip
+)
 def test_canonical_label_spellings(raw: str, canon: str) -> None:
     assert canonical_label(raw) == canon
 
@@ -197,8 +205,11 @@ def test_deep_voice_names(tmp_path: Path) -> None:
     rows = {Path(p).name: r for p, r in zip(m["path"], m.to_dict("records"), strict=True)}
     fake = rows["Obama-to-Biden.wav"]
     assert (fake["label"], fake["group"], fake["speaker"], fake["target"]) == (
-        "spoof", "obama", "obama", "biden",
-    )  # fmt: skip
+        "spoof",
+        "obama",
+        "obama",
+        "biden",
+    )
     real = rows["biden-original.wav"]
     assert (real["label"], real["group"], real["target"]) == ("bonafide", "biden", "biden")
     assert rows["biden-to-Trump.wav"]["group"] == "biden"
@@ -382,8 +393,12 @@ def test_explicit_layout_overrides_detection(tmp_path: Path) -> None:
     _deep_voice_tree(tmp_path)
     m = load_manifest([tmp_path / "AUDIO"], layout="folders")
     assert "target" not in m.columns
-    assert set(m["group"]) == {"biden-original", "obama-original", "Obama-to-Biden",
-                               "biden-to-Trump"}  # fmt: skip
+    assert set(m["group"]) == {
+        "biden-original",
+        "obama-original",
+        "Obama-to-Biden",
+        "biden-to-Trump",
+    }
 
 
 def test_several_inputs_concatenate_and_duplicates_fail(tmp_path: Path) -> None:

@@ -169,10 +169,12 @@ def test_restated_matlab_helpers_on_hand_examples() -> None:
     np.testing.assert_array_equal(B[:, 1], np.arange(5, 12))
     np.testing.assert_array_equal(B[:, -1], [25, 26, 27, 28, 29, 30, 0])
     np.testing.assert_allclose(matlab_hamming(3), [0.08, 1.0, 0.08])
-    np.testing.assert_allclose(matlab_deltas(np.arange(6.0)[None, :] ** 2, 3, htk=False),
-                               [[1, 4, 8, 12, 16, 9]])  # fmt: skip
-    np.testing.assert_allclose(matlab_dct(np.eye(4)) @ matlab_dct(np.eye(4)).T, np.eye(4),
-                               atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        matlab_deltas(np.arange(6.0)[None, :] ** 2, 3, htk=False), [[1, 4, 8, 12, 16, 9]]
+    )
+    np.testing.assert_allclose(
+        matlab_dct(np.eye(4)) @ matlab_dct(np.eye(4)).T, np.eye(4), atol=1e-12
+    )
 
 
 def test_deltas_unnormalised_is_deltas_m() -> None:
@@ -216,10 +218,19 @@ def test_cqcc_baseline_2019_structure() -> None:
     np.testing.assert_allclose(C[30:60], cepstral.deltas(C[:30], width=7), atol=1e-4)
     np.testing.assert_allclose(C[60:], cepstral.deltas(C[30:60], width=7), atol=1e-4)
     explicit = cepstral.cqcc(
-        y, 16000, n_cqcc=30, fmin=16000 / 2**10, fmax=8000, hop_length=256, gamma="erb",
-        uniform_per_octave=16, resample="spline", log_offset=MATLAB_EPS, add_deltas=True,
+        y,
+        16000,
+        n_cqcc=30,
+        fmin=16000 / 2**10,
+        fmax=8000,
+        hop_length=256,
+        gamma="erb",
+        uniform_per_octave=16,
+        resample="spline",
+        log_offset=MATLAB_EPS,
+        add_deltas=True,
         delta_width=7,
-    )  # fmt: skip
+    )
     np.testing.assert_array_equal(C, explicit)
     assert not np.allclose(C[:20], cepstral.cqcc(y, 16000), atol=1e-2)
 

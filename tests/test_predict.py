@@ -216,8 +216,9 @@ def test_scores_out_without_keys(runs: dict[str, Path], shared_data: Path, tmp_p
     assert code == 0
     assert "no key" in err
     assert len(scores.read_text().split()) == 2  # UTT SCORE
-    code, _, _ = invoke("predict", runs["logreg"], path, "--scores-out", scores, "--force",
-                        "--label", "spoof")  # fmt: skip
+    code, _, _ = invoke(
+        "predict", runs["logreg"], path, "--scores-out", scores, "--force", "--label", "spoof"
+    )
     assert scores.read_text().split()[1:3] == ["-", "spoof"]
 
 

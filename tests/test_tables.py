@@ -127,10 +127,10 @@ def test_fit_sklearn_bad_table_exits_2_with_one_error_line(tmp_path: Path, case:
     content, expected = BAD[case]
     path = tmp_path / "bad.csv"
     content.to_csv(path, index=False)
+    runs = str(tmp_path / "runs")
     res = CliRunner().invoke(
-        cli, ["fit-sklearn", "--data", str(path), "--model", "logreg", "--runs-dir",
-              str(tmp_path / "runs")],
-    )  # fmt: skip
+        cli, ["fit-sklearn", "--data", str(path), "--model", "logreg", "--runs-dir", runs]
+    )
     assert res.exit_code == 2, res.output
     assert res.stdout == ""
     lines = res.stderr.strip().splitlines()
