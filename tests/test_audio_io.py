@@ -248,7 +248,7 @@ def test_atomic_path_writes_whole_file_or_nothing(tmp_path: Path) -> None:
 def test_no_overwrite_without_force(tmp_path: Path) -> None:
     target = tmp_path / "m.json"
     write_json(target, {"a": 1})
-    with pytest.raises(ParameterError, match="already exists; pass --force"):
+    with pytest.raises(ParameterError, match="already exists; pass force=True"):
         write_json(target, {"a": 2})
     assert '"a": 1' in target.read_text(encoding="utf-8")
     write_json(target, {"a": float("nan"), "b": np.float32(0.5)}, force=True)

@@ -163,7 +163,7 @@ def test_report_empty_and_force(tmp_path: Path) -> None:
     df = collect(tmp_path)
     path = write_html_report(df, tmp_path / "empty.html")
     assert "No finished runs" in path.read_text()
-    with pytest.raises(ParameterError, match="--force"):
+    with pytest.raises(ParameterError, match="force=True"):
         write_html_report(df, path)
     write_html_report(df, path, force=True)
 

@@ -108,7 +108,7 @@ def test_cv_overrides_a_given_split() -> None:
 
 def test_too_many_folds_for_the_groups() -> None:
     y, groups = _grouped_data(n_groups=4)
-    with pytest.raises(ParameterError, match="only 4 groups for 5 folds; use --cv 4 or fewer"):
+    with pytest.raises(ParameterError, match="only 4 groups for 5 folds; use cv=4 or fewer"):
         plan_splits(y, groups=groups, cv=5)
 
 
@@ -118,7 +118,7 @@ def test_too_many_folds_for_the_groups() -> None:
         ({"cv": 1}, "at least 2"),
         ({"cv": 3, "test_size": 0.2}, "not both"),
         ({"test_size": 1.5}, r"\(0, 1\)"),
-        ({"split_by": "speaker"}, "--split-by"),
+        ({"split_by": "speaker"}, "split_by="),
         ({"split_by": "given"}, "needs a 'split' column"),
         ({"split_by": "group", "groups": None}, "needs a 'group' or 'file' column"),
     ],

@@ -293,7 +293,7 @@ def test_write_table_atomic_and_no_clobber(tone_result, tmp_path: Path) -> None:
     np.testing.assert_allclose(back[FEATS].to_numpy(), tone_result.table[FEATS].to_numpy(),
                                rtol=1e-8)  # fmt: skip
     before = out.read_bytes()
-    with pytest.raises(ParameterError, match="already exists; pass --force"):
+    with pytest.raises(ParameterError, match="already exists; pass force=True"):
         write_table(tone_result.table.iloc[:1], out)
     assert out.read_bytes() == before
     write_table(tone_result.table.iloc[:1], out, force=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 import warnings
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from dfaudio.exceptions import DfaudioError, DfaudioWarning
+from dfaudio.exceptions import DfaudioError, DfaudioWarning, ParameterError
 
 __all__ = [
     "LAYOUTS",
@@ -21,6 +22,7 @@ __all__ = [
     "check_seed",
     "echo_json",
     "fail",
+    "flag_names",
     "handle_errors",
     "parse_label_map_option",
 ]
@@ -47,6 +49,8 @@ def handle_errors(fn: F) -> F:
                 warnings.simplefilter("always", DfaudioWarning)
                 warnings.showwarning = _show_warning
                 return fn(*args, **kwargs)
+        except ParameterError as exc:
+            fail(flag_names(str(exc), command=_command_name()))
         except DfaudioError as exc:
             fail(str(exc))
         except FileNotFoundError as exc:
@@ -61,6 +65,70 @@ def handle_errors(fn: F) -> F:
         return None
 
     return wrapper  # type: ignore[return-value]
+
+
+#: Library (Python) parameter names that errors may name, translated to flags by the CLI.
+LIBRARY_PARAMS = (
+    "cv", "test_size", "dev_size", "split_by", "force", "seed", "jobs", "window_s", "sr",
+    "epochs", "batch_size", "patience", "lr", "weight_decay", "class_weight", "device",
+    "workers", "freeze", "feature_params", "max_duration_s", "threshold", "raw_sr", "raw_dtype",
+    "channels", "n_boot", "runs_dir", "label_map", "group_regex",
+)  # fmt: skip
+#: Flags whose name is not the parameter's with dashes, for every command.
+PARAM_FLAGS: dict[str, str] = {"window_s": "--window", "runs_dir": "--runs-dir"}
+#: Per command: parameter -> flag where that command spells it differently.
+COMMAND_FLAGS: dict[str, dict[str, str]] = {
+    "predict": {"raw_sr": "--stream-sr", "raw_dtype": "--stream-dtype",
+                "channels": "--stream-channels"},
+    "evaluate": {"n_boot": "--bootstrap"},
+    "compare": {"force": "--force (with --html)"},
+}  # fmt: skip
+
+
+def flag_names(
+    message: str, *, command: str | None = None, names: tuple[str, ...] = LIBRARY_PARAMS
+) -> str:
+    """Library messages name Python parameters; the CLI shows its flags instead.
+
+    A name is replaced where it is used as a parameter: ``name=value`` (``name='x'``,
+    ``name=True`` for switches), or followed by ``must``, ``is``, ``needs``, ``or``, ``and``, a
+    comma or a closing parenthesis. Other words are left alone.
+
+    Parameters
+    ----------
+    message : str
+    command : str, optional
+        The command name (``fit-sklearn``), for its own spellings in :data:`COMMAND_FLAGS`.
+    names : tuple of str
+        Parameter names to translate.
+
+    Examples
+    --------
+    >>> flag_names("give either cv or test_size, not both")
+    'give either --cv or --test-size, not both'
+    >>> flag_names("only 3 groups for 5 folds; use cv=3 or fewer")
+    'only 3 groups for 5 folds; use --cv 3 or fewer'
+    >>> flag_names("t.csv: already exists; pass force=True to overwrite")
+    't.csv: already exists; pass --force to overwrite'
+    >>> flag_names("split_by='given' needs a 'split' column; window_s must be > 0")
+    "--split-by given needs a 'split' column; --window must be > 0"
+    >>> flag_names("raw_sr must be positive", command="predict")
+    '--stream-sr must be positive'
+    """
+    own = COMMAND_FLAGS.get(command or "", {})
+    for name in names:
+        flag = own.get(name) or PARAM_FLAGS.get(name) or "--" + name.replace("_", "-")
+        at = rf"(?<![\w\-.'\"/]){re.escape(name)}"
+        message = re.sub(at + r"=True\b", flag, message)
+        message = re.sub(at + r"='([^']*)'", rf"{flag} \1", message)
+        message = re.sub(at + r"=(?=[^\s=])", f"{flag} ", message)
+        message = re.sub(at + r"(?=\s+(?:must|is|needs|or|and)\b|[,)])", flag, message)
+    return message
+
+
+def _command_name() -> str | None:
+    ctx = click.get_current_context(silent=True)
+    return None if ctx is None else ctx.info_name
 
 
 def _show_warning(message: Any, category: type, *args: Any, **kwargs: Any) -> None:

@@ -12,16 +12,16 @@ into every run and shown on the leaderboard:
     The table has no provenance (e.g. the original DEEP-VOICE CSV): plain stratified folds, and the
     run says that windows of one recording may sit on both sides.
 ``leaky``
-    The user asked for ``--split-by window`` although the table has groups.
+    The user asked for ``split_by="window"`` although the table has groups.
 
 Two held-out protocols are ``grouped`` splits with a ``protocol`` name:
 
-``attack`` (``--split-by attack``)
+``attack`` (``split_by="attack"``)
     Leave one attack out: for every spoofing attack, grouped K-fold over the groups where each
     fold tests that attack's spoofs and the bona fide rows of its test groups, and trains on the
     other groups without that attack (:func:`leave_one_attack_out`). ``fold_names`` holds the
     held-out attack of each fold.
-``speaker`` (``--split-by speaker``)
+``speaker`` (``split_by="speaker"``)
     Grouped K-fold over speakers (merged with the table's groups, so a recording or a real/fake
     pair never straddles), for layouts that know speakers (ASVspoof protocols, labels.tsv lists).
 """
@@ -128,13 +128,13 @@ def plan_splits(
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     if split_by not in SPLIT_BY:
-        raise ParameterError(f"--split-by must be one of {SPLIT_BY}, got {split_by!r}")
+        raise ParameterError(f"split_by must be one of {SPLIT_BY}, got {split_by!r}")
     if cv is not None and test_size is not None:
-        raise ParameterError("give either --cv or --test-size, not both")
+        raise ParameterError("give either cv or test_size, not both")
     if test_size is not None and not 0.0 < test_size < 1.0:
-        raise ParameterError(f"--test-size must be in (0, 1), got {test_size}")
+        raise ParameterError(f"test_size must be in (0, 1), got {test_size}")
     if cv is not None and cv < 2:
-        raise ParameterError(f"--cv must be at least 2, got {cv}")
+        raise ParameterError(f"cv must be at least 2, got {cv}")
     y = np.asarray(y)
     has_given = splits is not None and np.isin(splits, ["train"]).any()
     mode = split_by
@@ -147,7 +147,7 @@ def plan_splits(
             mode = "window"
     if mode == "given":
         if not has_given:
-            raise ParameterError("--split-by given needs a 'split' column with 'train' rows")
+            raise ParameterError("split_by='given' needs a 'split' column with 'train' rows")
         return _given(
             y,
             np.asarray(splits, dtype=object),
@@ -159,7 +159,7 @@ def plan_splits(
     if mode == "attack":
         if attacks is None:
             raise ParameterError(
-                "--split-by attack needs an 'attack' column (ASVspoof protocols and labels.tsv "
+                "split_by='attack' needs an 'attack' column (ASVspoof protocols and labels.tsv "
                 "lists give one)"
             )
         k = cv if cv is not None else holdout_folds(float(test_size))[0]
@@ -168,7 +168,7 @@ def plan_splits(
         spk = None if speakers is None else np.asarray(speakers).astype(str)
         if spk is None or not (np.char.str_len(spk) > 0).all():
             raise ParameterError(
-                "--split-by speaker needs a 'speaker' column on every row (ASVspoof protocols "
+                "split_by='speaker' needs a 'speaker' column on every row (ASVspoof protocols "
                 "and labels.tsv lists give one; class folders do not)"
             )
         merged = merge_groups(spk, groups)
@@ -183,13 +183,13 @@ def plan_splits(
         return plan
     if mode == "group":
         if groups is None:
-            raise ParameterError("--split-by group needs a 'group' or 'file' column in the table")
+            raise ParameterError("split_by='group' needs a 'group' or 'file' column in the table")
         groups = np.asarray(groups)
         n_groups = len(np.unique(groups))
         k, flip = (cv, False) if cv is not None else holdout_folds(float(test_size))
         if n_groups < k:
             raise ParameterError(
-                f"only {n_groups} groups for {k} folds; use --cv {n_groups} or fewer"
+                f"only {n_groups} groups for {k} folds; use cv={n_groups} or fewer"
             )
         _check_class_sizes(y, k)
         splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
@@ -211,7 +211,7 @@ def plan_splits(
     what = f"{k}-fold stratified K-fold" if cv else f"stratified hold-out ({_frac(k, flip)})"
     if leaky:
         warning = (
-            "--split-by window: windows of one recording are on both sides of the split; "
+            "split_by='window': windows of one recording are on both sides of the split; "
             "this run is marked leaky"
         )
         eval_name = "cv" if cv else "test"
@@ -229,8 +229,8 @@ def _check_class_sizes(y: np.ndarray, k: int) -> None:
     largest = int(np.unique(y, return_counts=True)[1].max()) if len(y) else 0
     if largest < k:
         raise ParameterError(
-            f"{k} folds but no class has more than {largest} rows; use --cv {largest} or fewer "
-            "(or a larger --test-size)"
+            f"{k} folds but no class has more than {largest} rows; use cv={largest} or fewer "
+            "(or a larger test_size)"
         )
 
 
@@ -292,13 +292,13 @@ def leave_one_attack_out(
     names = sorted(set(a[(y == 1) & ~unknown]))
     if len(names) < 2:
         raise ParameterError(
-            f"--split-by attack needs spoof rows of at least 2 attacks; found {len(names)}"
+            f"split_by='attack' needs spoof rows of at least 2 attacks; found {len(names)}"
         )
     g = np.arange(len(y)).astype(str) if groups is None else np.asarray(groups).astype(str)
     n_groups = len(np.unique(g))
     k = min(k, n_groups)
     if k < 2:
-        raise ParameterError(f"only {n_groups} group(s); --split-by attack needs at least 2")
+        raise ParameterError(f"only {n_groups} group(s); split_by='attack' needs at least 2")
     splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
     group_folds = [te for _, te in splitter.split(np.zeros(len(y)), y, g)]
     folds: list[tuple[np.ndarray, np.ndarray]] = []
@@ -315,7 +315,7 @@ def leave_one_attack_out(
             if len(np.unique(y[train])) < 2:
                 raise ParameterError(
                     f"holding out attack {name!r}: a training part has a single class; use "
-                    "fewer folds (--cv)"
+                    "fewer folds (cv)"
                 )
             folds.append((train, test))
             fold_names.append(name)
@@ -323,7 +323,7 @@ def leave_one_attack_out(
     if missing:
         raise ParameterError(
             f"attack(s) {missing} could not be tested with bona fide rows beside them; use "
-            "fewer folds (--cv)"
+            "fewer folds (cv)"
         )
     warnings = []
     if unknown.any():
