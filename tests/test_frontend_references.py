@@ -322,3 +322,65 @@ def test_every_front_end_refuses_multichannel_arrays(
 def test_chroma_cqt_mono_still_works() -> None:
     y = np.random.default_rng(5).normal(size=16000).astype(np.float32)
     assert chroma.chroma_cqt(y, 16000).shape[0] == 12
+
+
+# --------------------------------------------------------------------------- shared filter banks
+
+
+@pytest.mark.parametrize("name", ["hann", "hamming"])
+@pytest.mark.parametrize("n", [1, 2, 7, 320, 1024])
+@pytest.mark.parametrize("periodic", [True, False])
+def test_windows_equal_scipy_bit_for_bit(name: str, n: int, periodic: bool) -> None:
+    import scipy.signal
+
+    from dfaudio.features import filters
+
+    ref = scipy.signal.get_window(name, n, fftbins=periodic)
+    np.testing.assert_array_equal(filters.get_window(name, n, periodic=periodic), ref)
+
+
+@pytest.mark.parametrize(
+    ("sr", "n_fft", "n_mels", "fmin", "fmax", "htk", "norm"),
+    [
+        (16000, 1024, 64, 0.0, None, True, None),  # torchaudio's defaults (seed-mel)
+        (16000, 512, 40, 20.0, 7600.0, True, "slaney"),
+        (22050, 2048, 128, 0.0, None, False, "slaney"),  # the fast path's bank
+        (44100, 1024, 80, 50.0, 16000.0, False, None),
+    ],
+)
+def test_mel_bank_equals_librosa_bit_for_bit(sr, n_fft, n_mels, fmin, fmax, htk, norm) -> None:
+    librosa = pytest.importorskip("librosa")
+    from dfaudio.features import filters
+
+    ours = filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm)
+    ref = librosa.filters.mel(
+        sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm
+    )
+    assert ours.dtype == ref.dtype == np.float32
+    np.testing.assert_array_equal(ours, ref)
+
+
+def test_one_bank_module_feeds_every_front_end() -> None:
+    """mel, chroma and LFCC (and the fast path) take their weights from features.filters."""
+    from dfaudio.features import filters, summary
+
+    np.testing.assert_array_equal(
+        mel.mel_filterbank(sr=16000, n_fft=1024, n_mels=64),
+        filters.mel(sr=16000, n_fft=1024, n_mels=64),
+    )
+    np.testing.assert_array_equal(
+        summary.mel_filters(22050, 2048), filters.mel(sr=22050, n_fft=2048)
+    )
+    np.testing.assert_array_equal(
+        summary.chroma_filters(22050, 2048, 0.1), filters.chroma(sr=22050, n_fft=2048, tuning=0.1)
+    )
+    np.testing.assert_array_equal(
+        cepstral.linear_filterbank(sr=16000, n_fft=512, n_filters=20),
+        filters.linear(sr=16000, n_fft=512, n_filters=20),
+    )
+    # the linear and mel banks are one construction over two edge grids
+    edges = filters.linear_edges_hz(sr=16000, n_filters=20)
+    np.testing.assert_array_equal(
+        filters.linear(sr=16000, n_fft=512, n_filters=20),
+        filters.triangles(filters.fft_frequencies(sr=16000, n_fft=512), edges).astype(np.float32),
+    )
