@@ -310,8 +310,11 @@ def feature_set_costs(quick: bool, sets: str, ssl_model: str | None) -> list[dic
             env = dict(os.environ, PYTHONPATH=str(REPO))
             res = subprocess.run(
                 [sys.executable, "-c", SET_CHILD, name, device, json.dumps(files), str(cap)],
-                capture_output=True, text=True, cwd=REPO, env=env,
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                cwd=REPO,
+                env=env,
+            )
             if res.returncode != 0:
                 err = (res.stderr.strip().splitlines() or ["?"])[-1]
                 out.append({"set": label, "device": device, "error": err})
@@ -347,9 +350,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a few files, under a minute")
     ap.add_argument(
-        "--sets", default=None, metavar="NAME[,NAME...]",
+        "--sets",
+        default=None,
+        metavar="NAME[,NAME...]",
         help=f"only the feature-set rows, for these sets ({DEFAULT_SETS}; 'all' for all)",
-    )  # fmt: skip
+    )
     ap.add_argument("--ssl-model", default=None, help="folder or hub id for the ssl: row")
     args = ap.parse_args()
     if not DATA.is_dir():
