@@ -355,3 +355,86 @@ def test_crosseval_cli_writes_outputs_once(tmp_path: Path, rng: np.random.Genera
     assert res.exit_code == 2 and "--force" in res.output
     res = CliRunner().invoke(cli, ["crosseval", f"A={a}", f"A={b}"])
     assert res.exit_code == 2 and "given twice" in res.output
+
+
+# ----------------------------------------------------------------------------------------------
+# --eval-data
+# ----------------------------------------------------------------------------------------------
+
+
+def _tone_corpus(root: Path, *, n: int, base_hz: float, noise: float, seed: int) -> Path:
+    """Bona fide = tone, spoof = tone + noise; 2.2 s clips (2 windows each)."""
+    r = np.random.default_rng(seed)
+    for i in range(n):
+        y = tone(base_hz + 37 * i, duration_s=2.2, amp=0.3)
+        write_wav(root / "real" / f"r{i}.wav", y, 16000)
+        z = y + noise * r.standard_normal(y.size).astype(np.float32)
+        write_wav(root / "fake" / f"s{i}.wav", z, 16000)
+    return root
+
+
+@pytest.mark.slow
+def test_eval_data_scores_equal_predict(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from dfaudio.cli.main import cli
+
+    runner = CliRunner()
+    a = _tone_corpus(tmp_path / "A", n=6, base_hz=200, noise=0.05, seed=1)
+    b = _tone_corpus(tmp_path / "B", n=3, base_hz=260, noise=0.02, seed=2)
+    for src, out in ((a, "a.csv"), (b, "b.csv")):
+        res = runner.invoke(cli, ["tabulate", str(src), "-o", str(tmp_path / out), "-q"])
+        assert res.exit_code == 0, res.output
+    runs = tmp_path / "runs"
+    res = runner.invoke(
+        cli, ["fit-sklearn", "--data", str(tmp_path / "a.csv"), "--model", "logreg", "--cv", "3",
+              "--eval-data", f"tonesB={tmp_path / 'b.csv'}", "--runs-dir", str(runs), "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.output)
+    e = m["eval_sets"]["tonesB"]
+    assert e["kind"] == "cross-corpus" and (e["n_bonafide"], e["n_spoof"]) == (6, 6)
+    assert e["eer_ci95"][0] <= e["eer"] <= e["eer_ci95"][1]
+    run = Path(m["run_dir"])
+    scores = pd.read_csv(run / "eval-tonesB" / "scores.csv")
+    assert (run / "eval-tonesB" / "det.png").is_file()
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved["eval_sets"]["tonesB"]["eer"] == pytest.approx(e["eer"])
+    # predict on the same audio: its file score is the mean of the window scores
+    res = runner.invoke(cli, ["predict", str(run), str(b), "--json"])
+    assert res.exit_code == 0, res.output
+    pred = {Path(r["file"]).name: r["score"] for r in json.loads(res.output)}
+    mine = scores.groupby(scores["file"].map(lambda f: Path(f).name))["score"].mean()
+    assert sorted(pred) == sorted(mine.index)
+    for name, value in mine.items():
+        assert pred[name] == pytest.approx(value, rel=1e-6, abs=1e-6)
+
+
+def test_eval_data_refuses_other_features_and_rates(tmp_path: Path, rng) -> None:
+    from dfaudio.exceptions import DataError, ParameterError
+    from dfaudio.generalization.evalsets import parse_eval_data, prepare_eval_sets
+    from dfaudio.tables import read_table
+
+    a = _write_corpus(tmp_path / "a.csv", rng, shift=1.0)
+    t = pd.read_csv(a)
+    t["sr"] = 16000
+    t.to_csv(a, index=False)
+    other = t.copy()
+    other["sr"] = 22050
+    other.to_csv(tmp_path / "b.csv", index=False)
+    with pytest.raises(DataError, match=r"22050\] Hz, the model's at \[16000\] Hz; tabulate it"):
+        prepare_eval_sets([f"b={tmp_path / 'b.csv'}"], read_table(a))
+    from dataclasses import replace
+
+    from dfaudio.generalization.evalsets import check_compatible
+
+    ta = read_table(a)
+    tc = replace(ta, features=[*ta.features[:-1], "spectral_flux"])
+    with pytest.raises(DataError, match=r"feature columns differ.*extra \['spectral_flux'\]"):
+        check_compatible(ta, tc, "c")
+    assert parse_eval_data(["x:unseen-attack=t.csv"])[0].kind == "unseen-attack"
+    for bad in ("x=", "t.csv", "x:weird=t.csv", "a/b=t.csv"):
+        with pytest.raises(ParameterError):
+            parse_eval_data([bad])

@@ -43,8 +43,17 @@ Examples:
 @click.option("--runs-dir", type=click.Path(file_okay=False), default="runs", show_default=True)
 @click.option("-j", "--jobs", type=int, default=1, show_default=True,
               help="Folds trained in parallel.")  # fmt: skip
+@click.option("--eval-data", "eval_data", multiple=True, metavar="NAME[:KIND]=TABLE",
+              help="Also score this external table with the final model (repeatable): metrics "
+                   "under eval_sets in metrics.json, scores and plots in eval-NAME/. KIND: "
+                   "cross-corpus (default), unseen-attack or in-corpus. The table must have the "
+                   "training table's feature columns, window and sample rate.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True,
               help="Print metrics as one JSON object (a list with --model all).")  # fmt: skip
+@click.option("--explain", is_flag=True,
+              help="Also write permutation importances under the run's folds "
+                   "(importance.json/.png) and, for tree models, SHAP values (shap.json/.png) "
+                   "into the run.")  # fmt: skip
 @handle_errors
 def cli(
     data: str,
@@ -55,7 +64,9 @@ def cli(
     seed: int,
     runs_dir: str,
     jobs: int,
+    eval_data: tuple[str, ...],
     as_json: bool,
+    explain: bool,
 ) -> None:
     """Train scikit-learn / XGBoost baselines with leakage-free validation.
 
@@ -73,6 +84,10 @@ def cli(
     check_folder_writable(runs_dir)  # a read-only runs dir fails now, not after the fits
     names = list(MODEL_CHOICES) if "all" in models else list(dict.fromkeys(models))
     table = read_table(data)
+    if eval_data:
+        from dfaudio.generalization.evalsets import prepare_eval_sets
+
+        prepare_eval_sets(eval_data, table)  # a bad set fails here, before any fit
     splits = table.meta["split"].astype(str).to_numpy() if "split" in table.meta else None
     plan = plan_splits(
         table.y, groups=table.groups, splits=splits, cv=cv, test_size=test_size,
@@ -89,7 +104,7 @@ def cli(
     for name in names:
         res = fit_sklearn(
             table, model=name, cv=cv, test_size=test_size, split_by=split_by, seed=seed,
-            runs_dir=runs_dir, jobs=jobs, plan=plan,
+            runs_dir=runs_dir, jobs=jobs, plan=plan, eval_data=list(eval_data), explain=explain,
         )  # fmt: skip
         m = dict(res.metrics, run_dir=str(res.run_dir))
         out.append(m)
@@ -99,6 +114,14 @@ def cli(
 
             if attacks_text := format_attack_table(m):
                 click.echo(attacks_text)
+            for set_name, e in (m.get("eval_sets") or {}).items():
+                ci = e.get("eer_ci95")
+                ci_text = f" [{100 * ci[0]:.1f}-{100 * ci[1]:.1f}]" if ci else ""
+                click.echo(
+                    f"{'':14} {set_name} ({e['kind']}): EER {100 * e['eer']:.2f}%{ci_text}  "
+                    f"acc {100 * e['accuracy']:.2f}%  ({e['n_bonafide']} bona / "
+                    f"{e['n_spoof']} spoof)"
+                )
             for w in m.get("warnings", []):
                 if w not in plan.warnings:
                     click.echo(f"note: {name}: {w}", err=True)
@@ -118,4 +141,9 @@ def format_result(m: dict) -> str:
         f"{m['model']:<14} acc {pm('accuracy')}  EER {pm('eer')}  "
         f"(pooled {100 * m['eer_pooled']:.2f}%)  AUC {m['roc_auc']:.4f}"
     )
-    return f"{line}\n{'':14} -> {m['run_dir']}"
+    out = f"{line}\n{'':14} -> {m['run_dir']}"
+    if ex := m.get("explain"):
+        out += f"\n{'':14} top features (permutation): {', '.join(ex['top_permutation'])}"
+        if ex.get("top_shap"):
+            out += f"\n{'':14} top features (SHAP):        {', '.join(ex['top_shap'])}"
+    return out

@@ -61,6 +61,7 @@ def fit_sklearn(
     jobs: int = 1,
     refit: bool = True,
     plan: SplitPlan | None = None,
+    eval_data: Any = None,
 ) -> FitResult:
     """Train ``model`` on ``table`` with leakage-aware validation and write a run directory.
 
@@ -83,6 +84,9 @@ def fit_sklearn(
         For K-fold runs, refit on all rows and save that model (for ``dfaudio predict``).
     plan : SplitPlan, optional
         Reuse precomputed folds (``--model all`` plans once).
+    eval_data : sequence of str, optional
+        External test tables ``NAME[:KIND]=TABLE`` scored by the final model; metrics under
+        ``eval_sets`` (:mod:`dfaudio.generalization.evalsets`), scores in ``eval-NAME/``.
 
     Returns
     -------
@@ -95,6 +99,11 @@ def fit_sklearn(
     from joblib import Parallel, delayed
 
     make_model(model, seed=seed)  # fail fast on an unknown name
+    eval_sets = []
+    if eval_data:
+        from dfaudio.generalization.evalsets import prepare_eval_sets
+
+        eval_sets = prepare_eval_sets(eval_data, table)  # checked before any fitting
     X, y = table.X, table.y
     meta = table.meta
     splits = meta["split"].astype(str).to_numpy() if "split" in meta.columns else None
@@ -123,6 +132,11 @@ def fit_sklearn(
         final = _fit_fold(model, seed, X, y, np.arange(len(y)))
     trained_on = "all rows" if refit and len(plan.folds) > 1 else f"fold 1 train ({plan.eval_name})"
     extra: dict[str, Any] = {"model_file": trained_on}
+    eval_scores: dict[str, pd.DataFrame] = {}
+    if eval_sets:
+        from dfaudio.generalization.evalsets import score_eval_sets
+
+        extra["eval_sets"], eval_scores = score_eval_sets(final, table, eval_sets, seed=seed)
     if "sr" in meta.columns:  # the rates the features were computed at (after any --sr)
         extra["sample_rates"] = sorted(int(r) for r in pd.unique(meta["sr"]))
         extra["sample_rates_source"] = "table"
@@ -180,6 +194,11 @@ def fit_sklearn(
     writer.config(config)
     writer.environment(seed=seed)
     writer.scores(scores_df)
+    if eval_scores:
+        from dfaudio.generalization.evalsets import write_eval_scores
+
+        for err in write_eval_scores(run_dir, eval_scores, extra["eval_sets"]):
+            record.info.warnings.append(err)
     path = save_sklearn(final, run_dir)
     fmt = "xgboost" if path.suffix == ".ubj" else "skops"
     writer.model_info(
