@@ -1,0 +1,139 @@
+"""``dfaudio fit-sklearn``: classical baselines on a feature table."""
+
+from __future__ import annotations
+
+import click
+
+from dfaudio.cli.common import echo_json, handle_errors
+from dfaudio.models.sklearn_zoo import model_names
+
+__all__ = ["MODEL_CHOICES", "cli", "format_result"]
+
+# The registry module imports no estimator library at import time, so ``--help`` stays instant.
+MODEL_CHOICES = tuple(model_names())
+
+
+@click.command(
+    "fit-sklearn",
+    epilog="""\b
+Examples:
+  dfaudio fit-sklearn --data table.csv --model xgboost --cv 10
+  dfaudio fit-sklearn --data table.csv --model all --cv 5 --json
+  dfaudio fit-sklearn --data la.csv --model logreg            # uses the table's train/eval split
+  dfaudio fit-sklearn --data DATASET-balanced.csv --model xgboost --cv 10   # no provenance
+""",
+)
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Feature table, .csv or .parquet (tabulate output, DEEP-VOICE).")  # fmt: skip
+@click.option("--model", "models", required=True, multiple=True,
+              type=click.Choice([*MODEL_CHOICES, "all"]),
+              help="Model name (repeatable), or 'all'.")  # fmt: skip
+@click.option("--cv", type=int, default=None, help="K-fold cross-validation (default 5).")
+@click.option("--test-size", type=float, default=None,
+              help="Hold out this fraction once instead of K-fold.")  # fmt: skip
+@click.option("--split-by",
+              type=click.Choice(["auto", "group", "window", "given", "attack", "speaker"]),
+              default="auto", show_default=True,
+              help="auto: the table's split column if any, else groups (recordings/speakers) "
+                   "when known. 'window' splits windows of one recording across folds: the run "
+                   "is marked leaky. 'attack': leave one attack out (each fold tests an attack "
+                   "no training row has; EER per held-out attack). 'speaker': grouped folds over "
+                   "the table's speaker column.")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--runs-dir", type=click.Path(file_okay=False), default="runs", show_default=True)
+@click.option("-j", "--jobs", type=int, default=1, show_default=True,
+              help="Folds trained in parallel.")  # fmt: skip
+@click.option("--eval-data", "eval_data", multiple=True, metavar="NAME[:KIND]=TABLE",
+              help="Also score this external table with the final model (repeatable): metrics "
+                   "under eval_sets in metrics.json, scores and plots in eval-NAME/. KIND: "
+                   "cross-corpus (default), unseen-attack or in-corpus. The table must have the "
+                   "training table's feature columns, window and sample rate.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True,
+              help="Print metrics as one JSON object (a list with --model all).")  # fmt: skip
+@handle_errors
+def cli(
+    data: str,
+    models: tuple[str, ...],
+    cv: int | None,
+    test_size: float | None,
+    split_by: str,
+    seed: int,
+    runs_dir: str,
+    jobs: int,
+    eval_data: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Train scikit-learn / XGBoost baselines with leakage-free validation.
+
+    Windows of one recording never straddle train and test unless you ask for --split-by window.
+    Each model writes a run directory (config, metrics.json, scores.csv, model, environment).
+    """
+    from dfaudio.cli.common import check_jobs, check_seed
+    from dfaudio.io.files import check_folder_writable
+    from dfaudio.tables import read_table
+    from dfaudio.training.fit_sklearn import fit_sklearn
+    from dfaudio.training.splits import plan_splits
+
+    check_seed(seed)
+    check_jobs(jobs, note=False)  # -j 0 refused before any work
+    check_folder_writable(runs_dir)  # a read-only runs dir fails now, not after the fits
+    names = list(MODEL_CHOICES) if "all" in models else list(dict.fromkeys(models))
+    table = read_table(data)
+    if eval_data:
+        from dfaudio.generalization.evalsets import prepare_eval_sets
+
+        prepare_eval_sets(eval_data, table)  # a bad set fails here, before any fit
+    splits = table.meta["split"].astype(str).to_numpy() if "split" in table.meta else None
+    plan = plan_splits(
+        table.y, groups=table.groups, splits=splits, cv=cv, test_size=test_size,
+        split_by=split_by, seed=seed, recordings=table.recordings,
+        attacks=table.meta["attack"].to_numpy() if "attack" in table.meta else None,
+        speakers=table.meta["speaker"].to_numpy() if "speaker" in table.meta else None,
+    )  # fmt: skip
+    if not as_json:
+        click.echo(f"{data}: {len(table.y)} rows, {plan.description} [{plan.split_type}]")
+        for w in plan.warnings:
+            click.echo(f"note: {w}", err=True)
+    jobs = check_jobs(jobs, n_work=len(plan.folds), what="folds")
+    out = []
+    for name in names:
+        res = fit_sklearn(
+            table, model=name, cv=cv, test_size=test_size, split_by=split_by, seed=seed,
+            runs_dir=runs_dir, jobs=jobs, plan=plan, eval_data=list(eval_data),
+        )  # fmt: skip
+        m = dict(res.metrics, run_dir=str(res.run_dir))
+        out.append(m)
+        if not as_json:
+            click.echo(format_result(m))
+            from dfaudio.generalization.heldout import format_attack_table
+
+            if attacks_text := format_attack_table(m):
+                click.echo(attacks_text)
+            for set_name, e in (m.get("eval_sets") or {}).items():
+                ci = e.get("eer_ci95")
+                ci_text = f" [{100 * ci[0]:.1f}-{100 * ci[1]:.1f}]" if ci else ""
+                click.echo(
+                    f"{'':14} {set_name} ({e['kind']}): EER {100 * e['eer']:.2f}%{ci_text}  "
+                    f"acc {100 * e['accuracy']:.2f}%  ({e['n_bonafide']} bona / "
+                    f"{e['n_spoof']} spoof)"
+                )
+            for w in m.get("warnings", []):
+                if w not in plan.warnings:
+                    click.echo(f"note: {name}: {w}", err=True)
+    if as_json:
+        echo_json(out[0] if len(out) == 1 else out)
+
+
+def format_result(m: dict) -> str:
+    """One or two lines per run: accuracy, EER (± std over folds), AUC, run dir."""
+
+    def pm(key: str) -> str:
+        v = 100 * m[key]
+        sd = m.get(f"{key}_std")
+        return f"{v:6.2f}%" + (f" ± {100 * sd:.2f}" if sd is not None else "")
+
+    line = (
+        f"{m['model']:<14} acc {pm('accuracy')}  EER {pm('eer')}  "
+        f"(pooled {100 * m['eer_pooled']:.2f}%)  AUC {m['roc_auc']:.4f}"
+    )
+    return f"{line}\n{'':14} -> {m['run_dir']}"
