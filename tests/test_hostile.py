@@ -535,3 +535,55 @@ def test_evaluate_plot_at_an_existing_file_is_refused_first(tmp_path: Path) -> N
     line = _one_error_line(_invoke(["evaluate", str(scores), "--plot", str(scores)]))
     assert "--plot" in line and "takes a folder" in line
     assert scores.read_text() == _HARD
+
+
+# ============================================================ 3. broken model and run files
+
+
+@pytest.fixture(scope="module")
+def torch_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished one-epoch simple-ann run on 8 tiny synthetic clips."""
+    from dfaudio.deep.config import DeepConfig
+    from dfaudio.training.fit_torch import fit_torch
+    from tests.conftest import write_wav
+
+    root = tmp_path_factory.mktemp("torchdata")
+    rng = np.random.default_rng(0)
+    t = np.arange(8000) / 16000
+    for i in range(4):
+        write_wav(root / "real" / f"r{i}.wav", 0.3 * np.sin(2 * np.pi * (200 + 40 * i) * t), 16000)
+        write_wav(root / "fake" / f"f{i}.wav", 0.1 * rng.standard_normal(t.size), 16000)
+    cfg = DeepConfig(
+        model="simple-ann", feature="mel", feature_params={"n_mels": 16}, data=[str(root)],
+        max_duration_s=0.5, epochs=1, batch_size=4, cache_dir=None, device="cpu", seed=0,
+        test_size=0.25, dev_size=0.25,
+    )  # fmt: skip
+    res = fit_torch(cfg, runs_dir=tmp_path_factory.mktemp("runs"), progress=False)
+    assert res.run_dir is not None
+    return Path(res.run_dir)
+
+
+@pytest.fixture
+def torch_copy(torch_run: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(torch_run, tmp_path / "run"))
+
+
+def _flip_bytes(path: Path, at: float = 0.9) -> None:
+    data = bytearray(path.read_bytes())
+    i = int(len(data) * at)
+    data[i : i + 8] = bytes(b ^ 0xFF for b in data[i : i + 8])
+    path.write_bytes(bytes(data))
+
+
+def test_torch_run_records_and_checks_its_weights_checksum(torch_copy: Path) -> None:
+    from dfaudio.models.persist import sha256
+
+    info = json.loads((torch_copy / "model.json").read_text())
+    assert info["sha256"] == sha256(torch_copy / "model.safetensors")
+    assert _invoke(["predict", str(torch_copy), _demo_wav()]).exit_code == 0
+    _flip_bytes(torch_copy / "model.safetensors")
+    line = _one_error_line(_invoke(["predict", str(torch_copy), _demo_wav()]))
+    assert "model.safetensors: model file does not match the checksum" in line
+    assert "re-fit the model, or pass --trust" in line

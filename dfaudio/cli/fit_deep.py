@@ -186,6 +186,11 @@ def _fit(ctx: click.Context, o: dict) -> object:
     if not o["inputs"]:
         raise click.UsageError("--data is required (or --resume RUN_DIR)")
     cache_dir = None if o["no_cache"] else str(o["cache_dir"] or DEFAULT_CACHE_DIR)
+    from dfaudio.io.files import check_folder_writable
+
+    for folder in (cache_dir, o["runs_dir"]):  # before any feature is computed
+        if folder is not None:
+            check_folder_writable(folder)
     cfg = DeepConfig(
         model=o["model"],
         feature=o["feature"],

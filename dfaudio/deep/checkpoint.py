@@ -90,7 +90,27 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir) / CHECKPOINT
     if not path.is_file():
         raise DataError(f"no {CHECKPOINT} to resume from", run_dir)
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, flipped or not a torch file at all
+        detail = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise DataError(
+            f"cannot be read ({type(exc).__name__}: {detail}); it is damaged or not a dfaudio "
+            "checkpoint: start the run again",
+            path,
+        ) from None
+    missing = sorted(_CHECKPOINT_KEYS - set(ckpt)) if isinstance(ckpt, dict) else ["all"]
+    if missing:
+        raise DataError(
+            f"not a dfaudio checkpoint (missing {', '.join(missing)}): start the run again", path
+        )
+    return ckpt
+
+
+#: What :meth:`dfaudio.deep.trainer.Trainer.state` writes.
+_CHECKPOINT_KEYS = frozenset(
+    {"model", "optimizer", "scaler", "epoch", "history", "best", "bad_epochs", "rng"}
+)
 
 
 def save_weights(model: torch.nn.Module, path: str | Path) -> None:

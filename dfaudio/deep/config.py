@@ -115,9 +115,25 @@ class TimeFreqConfig:
     def shape(self) -> tuple[int, int, int]:
         """``(1, n_feat, n_frames)`` of one tensor (computed once on a synthetic clip)."""
         if self._shape is None:
+            for name, value in self.params.items():  # counts and sizes: n_mels, n_fft, hop_length
+                counted = name.startswith("n_") or name.endswith(("_length", "_bins"))
+                if counted and isinstance(value, (int, float)) and not value >= 1:
+                    raise ParameterError(f"feature_params {name}={value}: must be at least 1")
             rng = np.random.default_rng(0)
             probe = (0.1 * rng.standard_normal(self.n_samples)).astype(np.float32)
-            S = self.extract(probe)
+            try:
+                S = self.extract(probe)
+            except (ValueError, ZeroDivisionError, IndexError, OverflowError) as exc:
+                detail = " ".join(str(exc).split())[:160] or type(exc).__name__
+                raise ParameterError(
+                    f"feature_params {self.params} do not work for feature {self.feature!r} "
+                    f"({detail})"
+                ) from None
+            if S.ndim != 2 or 0 in S.shape or not np.all(np.isfinite(S)):
+                raise ParameterError(
+                    f"feature_params {self.params} give feature {self.feature!r} an empty or "
+                    f"non-finite tensor (shape {S.shape})"
+                )
             self._shape = (1, int(S.shape[0]), int(S.shape[1]))
         return self._shape
 

@@ -102,17 +102,35 @@ class TorchBackend:
 def load_backend(run_dir: str | Path, config: dict[str, Any], *, trust: bool = False) -> Any:
     """The backend of a ``kind: "torch"`` run.
 
-    Weights are safetensors (no code execution), so ``trust`` is not needed.
+    Weights are safetensors (no code execution). Their SHA-256 must match the one recorded in
+    ``model.json`` (:func:`dfaudio.models.persist.verify_model_file`); ``trust=True`` accepts a
+    file that changed on purpose.
 
     Raises
     ------
     DataError
-        If the run lacks its model files or ``model.json`` is incomplete.
+        If the run lacks its model files, ``model.json`` is malformed or incomplete, the weights
+        do not match their checksum, or they cannot be read into the recorded architecture.
     """
+    from dfaudio.models.persist import read_model_info, verify_model_file
+
     d = Path(run_dir)
     if not (d / MODEL_FILE).is_file() or not (d / MODEL_JSON).is_file():
         raise DataError(f"torch run without {MODEL_FILE} / {MODEL_JSON}", d)
+    info = read_model_info(d)
+    if info["format"] != "safetensors":
+        raise DataError(f"a torch run needs safetensors weights, not {info['format']!r}", d)
+    verify_model_file(d, info, trust=trust)
     try:
         return TorchBackend(d)
     except (KeyError, json.JSONDecodeError) as exc:
         raise DataError(f"{MODEL_JSON} is incomplete ({exc})", d) from None
+    except DataError:
+        raise
+    except Exception as exc:  # safetensors header errors, shape mismatches, bad spec values
+        detail = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise DataError(
+            f"cannot load the weights into the recorded model ({type(exc).__name__}: {detail}); "
+            "re-fit the model",
+            d / MODEL_FILE,
+        ) from None

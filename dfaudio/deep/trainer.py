@@ -315,15 +315,32 @@ class Trainer:
         }
 
     def restore(self, ckpt: dict[str, Any]) -> None:
-        """Continue from a checkpoint written by :meth:`state`."""
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.scaler.load_state_dict(ckpt["scaler"])
-        self.history = list(ckpt["history"])
-        self.best = dict(ckpt["best"])
-        self.bad_epochs = int(ckpt["bad_epochs"])
-        self.epochs_done = int(ckpt["epoch"])
-        set_rng_state(ckpt["rng"])
+        """Continue from a checkpoint written by :meth:`state`.
+
+        Raises
+        ------
+        DataError
+            The checkpoint does not fit this run (another architecture, missing or odd entries).
+        """
+        try:
+            self.model.load_state_dict(ckpt["model"])
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+            self.scaler.load_state_dict(ckpt["scaler"])
+            self.history = list(ckpt["history"])
+            self.best = dict(ckpt["best"])
+            self.bad_epochs = int(ckpt["bad_epochs"])
+            self.epochs_done = int(ckpt["epoch"])
+            set_rng_state(ckpt["rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError, SyntaxError) as exc:
+            from dfaudio.deep.checkpoint import CHECKPOINT
+            from dfaudio.exceptions import DataError
+
+            detail = " ".join(str(exc).split())[:160] or type(exc).__name__
+            raise DataError(
+                f"does not fit this run ({type(exc).__name__}: {detail}); it is from another "
+                "model or damaged: start the run again",
+                self.run_dir / CHECKPOINT,
+            ) from None
 
     def checkpoint(self) -> None:
         """Write ``checkpoint.pt`` of the last finished epoch."""
