@@ -19,7 +19,6 @@ import pytest
 from click.testing import CliRunner
 
 from dfaudio.cli.main import cli as main_cli
-from dfaudio.labels import score_to_p_fake
 
 UNSEEN_FAKE = "wavefake-test-samples/special/LJ007-0169.wav"  # 22.05 kHz, 2.64 s
 UNSEEN_REAL = "librispeech-test-other-sample/3005/3005-163389-0004.flac"  # 16 kHz, 2.47 s
@@ -83,8 +82,12 @@ def test_score_file_unseen_audio(runs: dict[str, Path], shared_data: Path) -> No
 
     for model, run in runs.items():
         pred = load_predictor(run)
-        metrics = json.loads((run / "metrics.json").read_text())
-        assert pred.threshold == pytest.approx(metrics["eer_threshold"])
+        # issue 9: every run has a score -> LLR map; the default verdict is the Bayes decision
+        from dfaudio.metrics import bayes_threshold
+        from dfaudio.metrics.calibration import llr_to_p_fake
+
+        assert pred.calibration is not None and pred.threshold_source.startswith("Bayes")
+        assert pred.llr(pred.threshold) == pytest.approx(bayes_threshold(), abs=1e-6)
         for rel in (UNSEEN_FAKE, UNSEEN_REAL, UNSEEN_MP3):
             path = shared_data / rel
             res = pred.score_file(path, per_window=True)
@@ -92,7 +95,8 @@ def test_score_file_unseen_audio(runs: dict[str, Path], shared_data: Path) -> No
             assert 0.0 <= res.p_fake <= 1.0
             win_scores = [w["score"] for w in res.windows]
             assert res.score == pytest.approx(np.mean(win_scores))
-            assert res.p_fake == pytest.approx(float(score_to_p_fake(res.score)))
+            assert res.llr == pytest.approx(pred.llr(res.score))
+            assert res.p_fake == pytest.approx(float(llr_to_p_fake([res.llr], p_spoof=0.05)[0]))
             assert res.verdict == ("spoof" if res.score < pred.threshold else "bonafide")
             for w in res.windows:
                 assert 0.0 <= w["p_fake"] <= 1.0

@@ -17,13 +17,17 @@ Examples:
   dfaudio predict RUN clip.wav --per-window --json
   dfaudio predict RUN real/ fake/ --scores-out scores.txt && dfaudio evaluate scores.txt
   dfaudio predict RUN --stream clip.wav
+  dfaudio predict RUN clip.wav --explain 8 --plot timeline.png
   sox in.flac -t wav - | dfaudio predict RUN --stream -
   arecord -f S16_LE -r 22050 -c 1 -t raw | dfaudio predict RUN --stream - --stream-sr 22050
 
 \b
 Scores: higher = more bona fide (log-odds for classical models); p_fake = P(spoof).
-A file's score is the mean of its one-second window scores; the verdict is spoof when
-score < threshold (default: the run's EER threshold on held-out windows).
+A file's score is the mean of its one-second window scores. Runs with a calibration map
+(calibration.json, fitted on held-out scores) also give the file's LLR, and p_fake is the
+posterior for the spoof prior --prior-spoof (default 0.05, ASVspoof 5); the verdict is then
+spoof below the Bayes threshold (LLR < log(10 p / (1 - p))). Older runs decide at their EER
+threshold. The first line (stderr) says which threshold was used.
 \b
 --scores-out writes "UTT ATTACK KEY SCORE" lines (ASVspoof style, ATTACK "-"), which
 `dfaudio evaluate` reads, when every file has a key: --label, a folder named
@@ -44,7 +48,16 @@ the exit status is 0 when at least one file was scored, 2 otherwise.
     "--threshold",
     type=float,
     default=None,
-    help="Verdict threshold on the bona fide score [default: the run's EER threshold].",
+    help="Verdict threshold on the bona fide score [default: the Bayes threshold for "
+    "--prior-spoof through the run's calibration; the EER threshold for runs without one].",
+)
+@click.option(
+    "--prior-spoof",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Prior probability of spoof in the audio you score: sets p_fake and the Bayes "
+    "threshold (runs with a calibration map).",
 )
 @click.option("--per-window", is_flag=True, help="Also print every one-second window's score.")
 @click.option(
@@ -110,11 +123,32 @@ the exit status is 0 when at least one file was scored, 2 otherwise.
     show_default=True,
     help="Interleaved channels of raw PCM input (averaged).",
 )
+@click.option(
+    "--explain",
+    "explain_top",
+    type=click.IntRange(min=1),
+    is_flag=False,
+    flag_value=5,
+    default=None,
+    metavar="[K]",
+    help="Also print each file's K (default 5) most influential features: how far the score "
+    "moves when the feature is set to its training mean (classical runs).",
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="OUT.png",
+    help="Draw each file's per-window score over time against the threshold (first 12 "
+    "files; --force overwrites).",
+)
 @handle_errors
 def cli(
     run_dir: Path,
     audio: tuple[str, ...],
     threshold: float | None,
+    prior_spoof: float,
     per_window: bool,
     as_json: bool,
     scores_out: Path | None,
@@ -127,6 +161,8 @@ def cli(
     stream_sr: int | None,
     stream_dtype: str,
     stream_channels: int,
+    explain_top: int | None,
+    plot_path: Path | None,
 ) -> None:
     """Score AUDIO files or folders with the model of RUN_DIR: verdict, p_fake, score.
 
@@ -148,18 +184,28 @@ def cli(
         raise ParameterError("give at least one audio file or folder (or --stream SOURCE)")
     if stream_sr is not None and not stream:
         raise ParameterError("--stream-sr applies only to --stream")
+    if stream and (explain_top or plot_path):
+        raise ParameterError("--explain and --plot do not apply to --stream")
     if scores_out is not None:
         check_writable(scores_out, force=force)
-    predictor = load_predictor(run_dir, threshold=threshold, trust=trust)
+    if plot_path is not None:
+        check_writable(plot_path, force=force)
+    predictor = load_predictor(run_dir, threshold=threshold, trust=trust, prior_spoof=prior_spoof)
     if stream:
         _run_stream(predictor, audio[0], as_json, stream_sr, stream_dtype, stream_channels)
     else:
         keys = {"label": label, "label_map": parse_label_map_option(label_map)}
-        _run_files(predictor, audio, per_window, as_json, scores_out, keys, force, sr)
+        extras = {"explain_top": explain_top, "plot_path": plot_path}
+        _run_files(predictor, audio, per_window, as_json, scores_out, keys, force, sr, **extras)
 
 
 def _header(predictor: Any) -> str:
     cal = "" if predictor.p_fake_calibrated else " (p_fake: logistic of a decision function)"
+    if predictor.calibration is not None:
+        cal = (
+            f"; llr = calibrated log-likelihood ratio, p_fake = P(spoof | llr) for prior "
+            f"{predictor.p_spoof:g}"
+        )
     return (
         f"model {predictor.model} ({predictor.kind}) from {predictor.run_dir}; threshold "
         f"{predictor.threshold:.4g} ({predictor.threshold_source}); "
@@ -176,22 +222,31 @@ def _run_files(
     keys: dict[str, Any],
     force: bool,
     sr: int | None,
+    *,
+    explain_top: int | None = None,
+    plot_path: Path | None = None,
 ) -> None:
     from dfaudio.exceptions import AudioError
     from dfaudio.scoring import find_audio, infer_label
+
+    if explain_top and predictor.kind != "sklearn":
+        fail("--explain needs a classical run (fit-sklearn)")
 
     files = find_audio(audio)
     if not files:
         fail("no audio files found in " + ", ".join(audio))
     if not as_json:
         click.echo(_header(predictor), err=True)
-        click.echo(f"{'verdict':<9}{'p_fake':>8}{'score':>10}{'windows':>9}  file")
+        llr_head = f"{'llr':>9}" if predictor.calibration is not None else ""
+        click.echo(f"{'verdict':<9}{'p_fake':>8}{'score':>10}{llr_head}{'windows':>9}  file")
     records: list[dict[str, Any]] = []
     scored = []
+    plotted: list[dict[str, Any]] = []
     for path in files:
         key = keys["label"] or infer_label(path, label_map=keys["label_map"])
         try:
-            res = predictor.score_file(path, per_window=per_window, sr=sr)
+            res = predictor.score_file(path, per_window=per_window or bool(plot_path), sr=sr)
+            why = _explain(predictor, path, sr, explain_top) if explain_top else None
         except AudioError as exc:
             click.echo(f"warning: {exc}", err=True)
             records.append(
@@ -201,12 +256,27 @@ def _run_files(
         res.label = key
         scored.append(res)
         records.append(res.to_dict())
+        if why is not None:
+            records[-1]["explain"] = why
+        windows = res.windows
+        if not per_window:  # computed for --plot only: drawn, not printed
+            res.windows = None
+            records[-1].pop("windows", None)
+        if plot_path is not None:
+            plotted.append({**records[-1], "windows": windows, "window_s": predictor.window_s})
         if not as_json:
+            llr = f"{res.llr:>9.3f}" if res.llr is not None else ""
             click.echo(
-                f"{res.verdict:<9}{res.p_fake:>8.3f}{res.score:>10.3f}{res.n_windows:>9}  {path}"
+                f"{res.verdict:<9}{res.p_fake:>8.3f}{res.score:>10.3f}{llr}{res.n_windows:>9}"
+                f"  {path}"
             )
             for note in res.notes:
                 click.echo(f"  note: {note}")
+            for w in why or []:
+                click.echo(
+                    f"  why: {w['feature']:<28} {w['value']:>10.4g} (training mean "
+                    f"{w['reference']:.4g}) -> {w['toward']:<8} {w['contribution']:+.3f}"
+                )
             for w in res.windows or []:
                 click.echo(
                     f"  {w['start_s']:>7.1f} s  {w['verdict']:<9}{w['p_fake']:>8.3f}"
@@ -220,8 +290,20 @@ def _run_files(
         click.echo(f"wrote {scores_out} ({layout}, {len(scored)} files)", err=True)
     if not scored:
         fail(f"no file could be scored ({n_failed} failed)")
+    if plot_path is not None:
+        from dfaudio.explain import plot_timeline
+
+        plot_timeline(plotted[:12], plot_path, threshold=predictor.threshold, force=force)
+        more = f" (first 12 of {len(plotted)} files)" if len(plotted) > 12 else ""
+        click.echo(f"wrote {plot_path}{more}", err=True)
     if n_failed and not as_json:
         click.echo(f"{len(scored)} scored, {n_failed} failed", err=True)
+
+
+def _explain(predictor: Any, path: str, sr: int | None, top: int) -> list[dict[str, Any]]:
+    from dfaudio.explain import explain_file
+
+    return explain_file(predictor, path, sr=sr, top=top)
 
 
 def _utt(path: str) -> str:

@@ -138,6 +138,15 @@ class LogisticCalibration(Calibration):
         """Scores -> LLRs."""
         return self.slope * as_scores(scores) + self.offset
 
+    def inverse(self, llr: float) -> float:
+        """The score whose LLR is ``llr`` (for a threshold on raw scores)."""
+        if not self.slope > 0:
+            raise DataError(
+                f"the logistic calibration has slope {self.slope:.4g} <= 0 (scores run the wrong "
+                "way); it cannot set a threshold"
+            )
+        return (float(llr) - self.offset) / self.slope
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
         return {
@@ -160,6 +169,18 @@ class PavCalibration(Calibration):
     def transform(self, scores: Any) -> np.ndarray:
         """Scores -> LLRs (flat beyond the outermost breakpoints)."""
         return np.interp(as_scores(scores), self.scores, self.llrs)
+
+    def inverse(self, llr: float) -> float:
+        """The lowest score whose LLR reaches ``llr`` (clipped to the breakpoints)."""
+        ys = np.asarray(self.llrs)
+        xs = np.asarray(self.scores)
+        i = int(np.searchsorted(ys, float(llr), side="left"))
+        if i == 0:
+            return float(xs[0])
+        if i >= ys.size:
+            return float(xs[-1])
+        y0, y1, x0, x1 = ys[i - 1], ys[i], xs[i - 1], xs[i]
+        return float(x1 if y1 == y0 else x0 + (float(llr) - y0) * (x1 - x0) / (y1 - y0))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""

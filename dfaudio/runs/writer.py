@@ -10,6 +10,7 @@
         model.*           the fitted model (model.skops, model.ubj or model.safetensors)
         model.json        :class:`~dfaudio.runs.record.ModelInfo`
         plots/            DET, ROC, score histogram, confusion matrix of the held-out scores
+        calibration.json  score -> LLR map fitted on held-out scores (dfaudio.runs.calibration)
         metrics.json      :class:`~dfaudio.runs.record.MetricsRecord`, written last
 
 Every file is written atomically; :meth:`RunWriter.finish` draws the plots and writes
@@ -130,14 +131,24 @@ class RunWriter:
         plot_title: str = "",
         config: dict[str, Any] | None = None,
         model: Any = None,
+        calibration_scores: pd.DataFrame | None = None,
     ) -> FitResult:
-        """Draw the plots, then write ``metrics.json``; the run is finished.
+        """Draw the plots, fit the score -> LLR map, then write ``metrics.json``; the run is done.
+
+        ``calibration_scores`` (dev scores, ``label`` and ``score``), when given, are what the map
+        is fitted on; otherwise the held-out scores, cross-fitted
+        (:func:`dfaudio.runs.calibration.write_run_calibration`).
 
         Returns
         -------
         FitResult
         """
+        from dfaudio.runs.calibration import write_run_calibration
+
         record.extra["plots"] = self.plots(scores_df, title=plot_title)
+        record.extra["calibration"] = write_run_calibration(
+            self.path, scores_df, dev_df=calibration_scores
+        )
         metrics = record.to_dict()
         self.metrics(metrics)
         return FitResult(

@@ -62,9 +62,11 @@ class FileScore:
     notes: list[str] = field(default_factory=list)
     windows: list[dict[str, Any]] | None = None
     label: str | None = None
+    #: Calibrated log-likelihood ratio of the file score (runs with ``calibration.json``).
+    llr: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (``windows`` only when computed, ``label`` only when known)."""
+        """JSON-ready dict (``windows`` only when computed, ``label`` and ``llr`` when known)."""
         out: dict[str, Any] = {
             "file": self.file,
             "verdict": self.verdict,
@@ -78,6 +80,8 @@ class FileScore:
         }
         if self.label is not None:
             out["label"] = self.label
+        if self.llr is not None:
+            out["llr"] = self.llr
         if self.windows is not None:
             out["windows"] = self.windows
         return out
@@ -135,6 +139,8 @@ class Predictor:
         threshold_source: str,
         train_sample_rates: list[int] | None = None,
         p_fake_calibrated: bool = True,
+        calibration: Any = None,
+        p_spoof: float = 0.05,
     ) -> None:
         self.backend = backend
         self.run_dir = None if run_dir is None else Path(run_dir)
@@ -144,6 +150,10 @@ class Predictor:
         self.threshold_source = threshold_source
         self.train_sample_rates = train_sample_rates
         self.p_fake_calibrated = p_fake_calibrated
+        #: Score -> LLR map of the run (``calibration.json``), or None; with it ``p_fake`` is the
+        #: posterior for the spoof prior :attr:`p_spoof`.
+        self.calibration = calibration
+        self.p_spoof = float(p_spoof)
         #: Seconds left over (less than one window, not scored) by the last :meth:`stream`.
         self.stream_tail_s = 0.0
 
@@ -156,6 +166,21 @@ class Predictor:
     def feature_sr(self) -> int | None:
         """The rate the model scores at (new audio is resampled to it), if it has one."""
         return self.backend.sr
+
+    def llr(self, score: float) -> float | None:
+        """Calibrated LLR of a bona fide score (None without a calibration map)."""
+        if self.calibration is None:
+            return None
+        return float(self.calibration.transform([score])[0])
+
+    def p_fake(self, score: float) -> float:
+        """P(spoof): from the calibrated LLR and :attr:`p_spoof` when the run has a map, else
+        the logistic of minus the score."""
+        if self.calibration is None:
+            return float(score_to_p_fake(score))
+        from dfaudio.metrics.calibration import llr_to_p_fake
+
+        return float(llr_to_p_fake([self.llr(score)], p_spoof=self.p_spoof)[0])
 
     def verdict(self, score: float) -> str:
         """``"spoof"`` if ``score < threshold`` else ``"bonafide"``."""
@@ -282,7 +307,7 @@ class Predictor:
                     "window": i,
                     "start_s": round(float(t), 6),
                     "score": float(s),
-                    "p_fake": float(score_to_p_fake(s)),
+                    "p_fake": self.p_fake(float(s)),
                     "verdict": self.verdict(float(s)),
                 }
                 for i, (t, s) in enumerate(zip(ws.starts_s, scores, strict=True))
@@ -290,7 +315,8 @@ class Predictor:
         return FileScore(
             file=name,
             verdict=self.verdict(file_score),
-            p_fake=float(score_to_p_fake(file_score)),
+            p_fake=self.p_fake(file_score),
+            llr=self.llr(file_score),
             score=file_score,
             threshold=self.threshold,
             n_windows=int(len(scores)),
@@ -359,7 +385,7 @@ class Predictor:
                     index=index,
                     start_s=index * self.window_s,
                     score=s,
-                    p_fake=float(score_to_p_fake(s)),
+                    p_fake=self.p_fake(float(s)),
                     verdict=self.verdict(s),
                     latency_ms=latency,
                 )
@@ -368,7 +394,11 @@ class Predictor:
 
 
 def load_predictor(
-    run_dir: str | Path | FitResult, *, threshold: float | None = None, trust: bool = False
+    run_dir: str | Path | FitResult,
+    *,
+    threshold: float | None = None,
+    trust: bool = False,
+    prior_spoof: float = 0.05,
 ) -> Predictor:
     """Open a run directory (or a fit made in memory) for scoring.
 
@@ -383,6 +413,10 @@ def load_predictor(
     trust : bool
         Load a scikit-learn model file that dfaudio did not write (checksum mismatch) or that
         holds types outside scikit-learn/numpy. Only for files from a source you trust.
+    prior_spoof : float
+        Spoof prior of ``p_fake`` and of the Bayes threshold when the run has a calibration map
+        (``calibration.json``); default 0.05 (ASVspoof 5). The default threshold is then the
+        Bayes threshold ``LLR >= log(Cfa Pspoof / (Cmiss (1 - Pspoof)))`` with Cmiss 1, Cfa 10.
 
     Returns
     -------
@@ -422,8 +456,20 @@ def load_predictor(
             f"cannot load the model of this run ({type(exc).__name__}: {detail}); re-fit the model",
             d,
         ) from None
+    from dfaudio.runs.calibration import load_run_calibration
+
+    calibration = load_run_calibration(d)
     if threshold is not None:
         thr, source = _finite(threshold, "threshold"), "user"
+    elif calibration is not None:
+        from dfaudio.metrics import bayes_threshold
+
+        bayes = bayes_threshold(p_spoof=prior_spoof)
+        thr = calibration.inverse(bayes)
+        source = (
+            f"Bayes threshold for p_spoof {prior_spoof:g}, Cmiss 1, Cfa 10: LLR >= {bayes:.3f} "
+            f"through the run's {calibration.method} calibration"
+        )
     elif metrics.get("eer_threshold") is not None:
         thr = _run_threshold(metrics["eer_threshold"], d / METRICS)
         source = "EER threshold of the run"
@@ -438,6 +484,8 @@ def load_predictor(
         threshold_source=source,
         train_sample_rates=[int(r) for r in rates] if rates else None,
         p_fake_calibrated=bool(metrics.get("p_fake_calibrated", True)),
+        calibration=calibration,
+        p_spoof=prior_spoof,
     )
 
 
