@@ -149,11 +149,19 @@ def load_backend(
 
     est = load_sklearn(run_dir, trust=trust)
     cols = config.get("feature_columns") or list(DEEP_VOICE_FEATURES)
+    n_in = getattr(est, "n_features_in_", None)
+    if not isinstance(cols, list) or (n_in is not None and int(n_in) != len(cols)):
+        n_cols = len(cols) if isinstance(cols, list) else "no"
+        raise DataError(
+            f"feature_columns lists {n_cols} columns but the model was fitted on {n_in}; "
+            "config.json does not belong to this model: re-fit it",
+            Path(run_dir) / "config.json",
+        )
     sets = feature_sets_of_run(config, columns=list(cols))
     rates = metrics.get("sample_rates") or config.get("sample_rates")
     one_rate = int(rates[0]) if rates and len(rates) == 1 else None
     window_s = float(config.get("window_s") or 1.0)
-    if window_s <= 0:
+    if not 0 < window_s < float("inf"):
         raise ParameterError(f"config.json window_s must be positive, got {window_s}")
     return SklearnBackend(
         est, feature_columns=list(cols), window_s=window_s, sr=one_rate, feature_sets=sets,
