@@ -587,3 +587,145 @@ def test_torch_run_records_and_checks_its_weights_checksum(torch_copy: Path) -> 
     line = _one_error_line(_invoke(["predict", str(torch_copy), _demo_wav()]))
     assert "model.safetensors: model file does not match the checksum" in line
     assert "re-fit the model, or pass --trust" in line
+
+
+def _sk_run(tmp_path: Path, name: str) -> Path:
+    """A minimal run folder holding zoo model ``name`` fitted on tiny data."""
+    from dfaudio.models.persist import save_sklearn
+    from dfaudio.models.sklearn_zoo import make_model
+    from dfaudio.schema import DEEP_VOICE_FEATURES
+
+    run = tmp_path / f"run-{name}"
+    run.mkdir()
+    X, y = _tiny_xy()
+    save_sklearn(make_model(name).fit(X, y), run, extra={"model": name})
+    config = {"kind": "sklearn", "model": name, "feature_columns": DEEP_VOICE_FEATURES}
+    (run / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    (run / "metrics.json").write_text(json.dumps({"eer_threshold": 0.0}), encoding="utf-8")
+    return run
+
+
+def _edit_json(path: Path, fn: Any) -> None:
+    path.write_text(json.dumps(fn(json.loads(path.read_text(encoding="utf-8")))))
+
+
+def _drop(key: str) -> Any:
+    return lambda d: {k: v for k, v in d.items() if k != key}
+
+
+_MODEL_FILE = {"logreg": "model.skops", "xgboost": "model.ubj", "torch": "model.safetensors"}
+
+#: (id, run, change, --trust?, what the one error line says)
+BROKEN_RUNS = [
+    ("skops-flipped", "logreg", lambda r: _flip_bytes(r / "model.skops"), False, "checksum"),
+    ("skops-flipped-trusted", "logreg", lambda r: _flip_bytes(r / "model.skops", 0.5), True,
+     "model.skops:"),
+    ("skops-empty", "logreg", lambda r: (r / "model.skops").write_bytes(b""), False, "checksum"),
+    ("skops-empty-trusted", "logreg", lambda r: (r / "model.skops").write_bytes(b""), True,
+     "not a skops file"),
+    ("ubj-flipped", "xgboost", lambda r: _flip_bytes(r / "model.ubj"), False, "checksum"),
+    ("ubj-empty-trusted", "xgboost", lambda r: (r / "model.ubj").write_bytes(b""), True,
+     "XGBoost cannot read this model file"),
+    ("model-json-list", "logreg", lambda r: (r / "model.json").write_text("[1, 2]"), False,
+     "model.json: expected a JSON object, found list"),
+    ("model-json-no-format", "logreg", lambda r: _edit_json(r / "model.json", _drop("format")),
+     False, "unknown model format None"),
+    ("model-json-no-sha256", "xgboost", lambda r: _edit_json(r / "model.json", _drop("sha256")),
+     False, "records no sha256"),
+    ("model-json-file-elsewhere", "logreg",
+     lambda r: _edit_json(r / "model.json", lambda d: {**d, "file": "../../etc/passwd"}), True,
+     "is not the model.skops dfaudio writes"),
+    ("config-short-columns", "logreg",
+     lambda r: _edit_json(r / "config.json",
+                          lambda d: {**d, "feature_columns": d["feature_columns"][:20]}),
+     False, "config.json: feature_columns lists 20 columns but the model was fitted on 26"),
+    ("config-list", "logreg", lambda r: (r / "config.json").write_text("[]"), False,
+     "config.json: expected a JSON object"),
+    ("metrics-not-json", "xgboost", lambda r: (r / "metrics.json").write_text("{oops"), False,
+     "metrics.json: invalid JSON"),
+    ("threshold-not-numeric", "logreg",
+     lambda r: _edit_json(r / "metrics.json", lambda d: {**d, "eer_threshold": "low"}), False,
+     "eer_threshold 'low' is not a finite number"),
+    ("torch-empty-trusted", "torch", lambda r: (r / "model.safetensors").write_bytes(b""), True,
+     "model.safetensors: cannot load the weights"),
+    ("torch-pickle-trusted", "torch",
+     lambda r: (r / "model.safetensors").write_bytes(pickle.dumps(_Payload(r / "PWNED"))), True,
+     "model.safetensors: cannot load the weights"),
+    ("torch-other-architecture", "torch",
+     lambda r: _edit_json(r / "model.json", lambda d: {**d, "model": "simple-cnn"}), False,
+     "model.safetensors: cannot load the weights into the recorded model"),
+    ("torch-no-timefreq", "torch", lambda r: _edit_json(r / "model.json", _drop("timefreq")),
+     False, "model.json is incomplete"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "trust", "expected"),
+    [pytest.param(*case[1:], id=case[0]) for case in BROKEN_RUNS],
+)
+def test_broken_run_files_are_one_line(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str, change: Any, trust: bool,
+    expected: str,
+) -> None:  # fmt: skip
+    if kind == "torch":
+        run = request.getfixturevalue("torch_copy")
+    else:
+        run = _sk_run(tmp_path, kind)
+    change(run)
+    line = _one_error_line(
+        _invoke(["predict", str(run), _demo_wav()] + (["--trust"] if trust else []))
+    )
+    assert expected in line
+    assert not (run / "PWNED").exists()
+    if expected == "checksum":
+        assert f"{_MODEL_FILE[kind]}: model file does not match the checksum" in line
+        assert "re-fit the model, or pass --trust" in line
+
+
+def test_nan_torch_weights_fail_each_file(torch_copy: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    from dfaudio.models.persist import sha256
+
+    path = torch_copy / "model.safetensors"
+    weights = load_file(str(path))
+    save_file({k: v * float("nan") for k, v in weights.items()}, str(path))
+    _edit_json(torch_copy / "model.json", lambda d: {**d, "sha256": sha256(path)})
+    res = _invoke(["predict", str(torch_copy), _demo_wav()])
+    assert res.exit_code == 2 and "non-finite score" in res.output
+    assert "bonafide" not in res.output.replace("bona fide", "")
+
+
+def _unfinished(run: Path) -> Path:
+    (run / "metrics.json").unlink()
+    return run
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (lambda p: p.write_bytes(b"PK\x03\x04truncated"), "checkpoint.pt: cannot be read"),
+        (lambda p: __import__("torch").save({"weights": 1}, p), "not a dfaudio checkpoint"),
+        (lambda p: p.write_bytes(pickle.dumps(_Payload(p.parent / "PWNED"))), "cannot be read"),
+    ],
+    ids=["truncated", "foreign", "pickle"],
+)
+def test_resume_from_a_broken_checkpoint_is_one_line(
+    torch_copy: Path, payload: Any, expected: str
+) -> None:
+    run = _unfinished(torch_copy)
+    payload(run / "checkpoint.pt")
+    line = _one_error_line(_invoke(["fit-deep", "--resume", str(run), "-q"]))
+    assert expected in line
+    assert not (run / "PWNED").exists()
+
+
+def test_resume_with_a_checkpoint_of_another_model_is_one_line(torch_copy: Path) -> None:
+    import torch
+
+    run = _unfinished(torch_copy)
+    ckpt = {k: {} for k in ("optimizer", "scaler", "best", "rng")}
+    ckpt.update(model={"other.weight": torch.zeros(3, 3)}, epoch=1, history=[], bad_epochs=0)
+    torch.save(ckpt, run / "checkpoint.pt")
+    line = _one_error_line(_invoke(["fit-deep", "--resume", str(run), "-q"]))
+    assert "checkpoint.pt: does not fit this run" in line
