@@ -125,6 +125,10 @@ def load_json(path: str | Path) -> dict[str, Any]:
         raise DataError("not found", p) from None
     except json.JSONDecodeError as exc:
         raise DataError(f"invalid JSON ({exc.msg} at line {exc.lineno})", p) from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 text (byte {exc.start}); invalid JSON", p) from None
+    except IsADirectoryError:
+        raise DataError("is a folder, not a JSON file", p) from None
     if not isinstance(obj, dict):
         raise DataError("expected a JSON object", p)
     return obj
