@@ -227,6 +227,18 @@ def test_synth_is_deterministic_under_seed_and_jobs(sources, tmp_path):
     assert (a / "list.csv").read_bytes() == (b / "list.csv").read_bytes()
 
 
+def test_synth_takes_only_the_bona_fide_files_of_a_labelled_layout(tmp_path):
+    data = tmp_path / "data"
+    write_wav(data / "real" / "r1.wav", speech_like(sr=8000, seed=1), 8000)
+    write_wav(data / "fake" / "f1.wav", speech_like(sr=8000, seed=2), 8000)
+    out = tmp_path / "out"
+    r = run(str(data), "-o", str(out), "--attack", "lpc")
+    assert r.exit_code == 0, r.output
+    assert "ignored    1 spoof input files" in r.stdout
+    listed = pd.read_csv(out / "list.csv", dtype=str, keep_default_na=False)
+    assert list(listed["path"]) == ["../data/real/r1.wav", "lpc/r1.wav"]
+
+
 def test_synth_output_inside_the_input_is_refused(sources):
     r = run(str(sources), "-o", str(sources / "fake"), "--attack", "lpc")
     assert r.exit_code == 2 and "inside the input" in r.stderr

@@ -47,6 +47,9 @@ Examples:
               help="ASVspoof CM protocol file(s).")  # fmt: skip
 @click.option("--label-map", multiple=True, metavar="NAME=bonafide|spoof",
               help="Extra class-folder or label names.")  # fmt: skip
+@click.option("--group-regex", default=None, metavar="REGEX",
+              help="Group = first capture group of REGEX on the file name (e.g. '^(p\\d+_\\d+)' "
+                   "keeps two microphones of one utterance together).")  # fmt: skip
 @click.option("--speaker-regex", default=None, metavar="REGEX",
               help="Speaker = first capture group of REGEX on the file name (when the input "
                    "does not say).")  # fmt: skip
@@ -72,6 +75,7 @@ def cli(
     layout: str,
     protocols: tuple[str, ...],
     label_map: tuple[str, ...],
+    group_regex: str | None,
     speaker_regex: str | None,
     seed: int,
     trust: bool,
@@ -105,6 +109,8 @@ def cli(
     for label, name, p in attacks:
         p.update(per_attack.get(label, {}) or per_attack.get(name, {}))
         if name == "neural":
+            if not Path(p["path"]).is_file():
+                raise ParameterError(f"{p['path']}: neural vocoder file not found")
             if not trust:
                 raise ParameterError(
                     f"{p['path']}: loading a TorchScript vocoder runs code from that file; "
@@ -118,7 +124,7 @@ def cli(
             _import_pyworld()
     manifest = read_sources(
         list(inputs), layout=layout, label_map=parse_label_map_option(label_map),
-        protocols=list(protocols) or None, speaker_regex=speaker_regex,
+        protocols=list(protocols) or None, group_regex=group_regex, speaker_regex=speaker_regex,
     )  # fmt: skip
     out = Path(out_dir)
     for item in inputs:
@@ -190,7 +196,8 @@ def read_sources(
     layout: str,
     label_map: Any,
     protocols: list[str] | None,
-    speaker_regex: str | None,
+    group_regex: str | None = None,
+    speaker_regex: str | None = None,
 ) -> Any:
     """Manifest of the inputs; plain folders (no class sub-folders) are all bona fide."""
     import re
@@ -198,41 +205,40 @@ def read_sources(
     import pandas as pd
 
     from dfaudio.datasets import load_manifest
-    from dfaudio.datasets.folders import audio_files
+    from dfaudio.datasets.folders import audio_files, group_of
     from dfaudio.datasets.manifest import make_manifest
     from dfaudio.exceptions import DataError, ParameterError
 
+    for name, rx in (("--group-regex", group_regex), ("--speaker-regex", speaker_regex)):
+        try:
+            re.compile(rx or "")
+        except re.error as exc:
+            raise ParameterError(f"{name}: {exc}") from None
     parts = []
     for item in inputs:
         p = Path(item)
-        plain = layout == "plain"
-        if not plain:
-            try:
-                parts.append(
-                    load_manifest([item], layout=layout, label_map=label_map, protocols=protocols)
-                )
-                continue
-            except DataError:
-                if layout != "auto" or not p.is_dir():
-                    raise
-                plain = True  # a folder of speech without class folders: all bona fide
+        if layout != "plain" and not (layout == "auto" and is_plain_folder(p, label_map)):
+            found = load_manifest(
+                [item], layout=layout, label_map=label_map, protocols=protocols,
+                group_regex=group_regex,
+            )  # fmt: skip
+            parts.append(found)
+            continue
         if not p.is_dir():
             raise DataError("--layout plain needs a folder", p)
         files = audio_files(p)
         rows = [
             {"path": str(f), "label": "bonafide",
-             "group": f.relative_to(p).with_suffix("").as_posix()}
+             "group": group_of(f.stem, default=f.relative_to(p).with_suffix("").as_posix(),
+                               group_regex=group_regex)}
             for f in files
         ]  # fmt: skip
         parts.append(make_manifest(rows, source=str(p)))
     df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     if speaker_regex:
-        try:
-            rx = re.compile(speaker_regex)
-        except re.error as exc:
-            raise ParameterError(f"--speaker-regex: {exc}") from None
-        found = [rx.search(Path(f).stem) for f in df["path"]]
-        spk = [(m.group(1) if m.groups() else m.group(0)) if m else "" for m in found]
+        rx = re.compile(speaker_regex)
+        matches = [rx.search(Path(f).stem) for f in df["path"]]
+        spk = [(m.group(1) if m.groups() else m.group(0)) if m else "" for m in matches]
         if "speaker" in df.columns:
             df["speaker"] = [s or old for s, old in zip(spk, df["speaker"], strict=True)]
         else:
@@ -241,6 +247,28 @@ def read_sources(
     if dup.any():
         raise DataError(f"file listed twice: {df.loc[dup, 'path'].iloc[0]}")
     return df
+
+
+def is_plain_folder(path: Path, label_map: Any) -> bool:
+    """A folder that no dataset layout claims and whose sub-folders are not classes.
+
+    Such a folder (speech only, e.g. ``speaker/*.flac`` or files directly inside) is read as all
+    bona fide; a folder with any class sub-folder (real/, fake/ ...) is not.
+    """
+    from dfaudio.datasets import detect_layout
+    from dfaudio.exceptions import DataError
+    from dfaudio.labels import canonical_label
+
+    if not path.is_dir() or detect_layout(path) != "folders":
+        return False
+    for sub in path.iterdir():
+        if sub.is_dir() and not sub.name.startswith("."):
+            try:
+                canonical_label(sub.name, label_map=label_map)
+            except DataError:
+                continue
+            return False
+    return True
 
 
 def format_summary(s: dict) -> str:
