@@ -58,7 +58,16 @@ def cli(
 
     if not Path(runs_dir).exists():
         raise DataError("no such runs directory (train a model first, e.g. dfaudio demo)", runs_dir)
+    if not Path(runs_dir).is_dir():
+        raise DataError("not a folder; compare reads a runs folder (e.g. runs/)", runs_dir)
+    if html_path:  # before the work: an existing or unwritable report fails now
+        from dfaudio.io.files import check_writable
+
+        check_writable(html_path, force=force)
     df = collect(runs_dir)
+    if data_filter and len(df) and not (df["data"] == data_filter).any():
+        names = ", ".join(sorted({str(d) for d in df["data"]})[:5])
+        raise DataError(f"no run on data {data_filter!r} (the runs here are on: {names})", runs_dir)
     if data_filter:
         df = df[df["data"] == data_filter].reset_index(drop=True)
     if split_type:

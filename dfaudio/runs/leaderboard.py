@@ -23,6 +23,8 @@ one (minDCF, feature-set names ...) without touching the renderers.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,11 +75,19 @@ def _int(x: Any) -> str:
 
 
 def _pct(x: Any) -> str:
-    return "" if x is None or pd.isna(x) else f"{100 * float(x):.2f}"
+    return _number(x, lambda v: f"{100 * v:.2f}")
 
 
 def _num4(x: Any) -> str:
-    return "" if x is None or pd.isna(x) else f"{float(x):.4f}"
+    return _number(x, lambda v: f"{v:.4f}")
+
+
+def _number(x: Any, show: Callable[[float], str]) -> str:
+    """'' for a missing value, 'nan' for NaN or infinity (never a blank or 'inf' cell)."""
+    if x is None:
+        return ""
+    v = float(x)
+    return show(v) if math.isfinite(v) else "nan"
 
 
 def _ci(ci: Any) -> str:
@@ -238,12 +248,18 @@ def collect(runs_dir: str | Path) -> pd.DataFrame:
     for run in iter_runs(runs_dir):
         try:
             m = load_metrics(run)
+            row = {c.key: c.value(m) for c in COLUMNS}
+            row["note"] = _rank_note(row)
+            row["ranked"] = row["note"] == ""
+            for c in COLUMNS:  # a value that cannot be shown (a list where a number belongs)
+                c.fmt(row[c.key])
         except DataError as exc:
             skipped.append(str(exc))
             continue
-        row = {c.key: c.value(m) for c in COLUMNS}
-        row["note"] = _rank_note(row)
-        row["ranked"] = row["note"] == ""
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            detail = " ".join(str(exc).split())[:120] or type(exc).__name__
+            skipped.append(f"{Path(run) / 'metrics.json'}: unusable values ({detail})")
+            continue
         row["run_dir"] = str(run)
         rows.append(row)
     df = rank(pd.DataFrame(rows, columns=[*(c.key for c in COLUMNS), "ranked", "run_dir"]))
@@ -290,7 +306,15 @@ def _columns(df: pd.DataFrame) -> list[Column]:
 def display_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Human-formatted copy: percentages with two decimals, intervals as ranges."""
     cols = [c for c in _columns(df) if c.display]
-    return pd.DataFrame({c.header: [c.fmt(v) for v in df[c.key]] for c in cols}, index=df.index)
+    return pd.DataFrame(
+        {c.header: [_visible(c.fmt(v)) for v in df[c.key]] for c in cols}, index=df.index
+    )
+
+
+def _visible(text: str) -> str:
+    """Control characters (newlines, terminal escapes) shown as ``\\n``, ``\\x1b``: a model
+    name cannot break a table row or reach the terminal as a command."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: repr(m.group())[1:-1], str(text))
 
 
 def right_aligned() -> frozenset[str]:
@@ -335,7 +359,10 @@ def render(df: pd.DataFrame, fmt: str = "table") -> str:
     if fmt == "markdown":
         head = "| " + " | ".join(disp.columns) + " |"
         sep = "|" + "|".join("---:" if c in right else "---" for c in disp.columns) + "|"
-        body = ["| " + " | ".join(str(v) for v in row) + " |" for row in disp.to_numpy()]
+        body = [
+            "| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |"
+            for row in disp.to_numpy()
+        ]
         return "\n".join([head, sep, *body])
     return _text_table(disp, right) + "\n\n" + LEGEND
 
