@@ -729,3 +729,62 @@ def test_resume_with_a_checkpoint_of_another_model_is_one_line(torch_copy: Path)
     torch.save(ckpt, run / "checkpoint.pt")
     line = _one_error_line(_invoke(["fit-deep", "--resume", str(run), "-q"]))
     assert "checkpoint.pt: does not fit this run" in line
+
+
+# ---- compare: bad metrics.json, hostile names, NaN metrics, wrong arguments
+
+
+def _metrics_run(runs: Path, name: str, **fields: Any) -> Path:
+    run = runs / name
+    run.mkdir(parents=True)
+    m = {
+        "model": "logreg", "kind": "sklearn", "features": "deep-voice", "data": "demo",
+        "split_type": "grouped", "metrics_schema": 2, "eer": 0.1, "accuracy": 0.9,
+        "roc_auc": 0.95, "n_bonafide": 40, "n_spoof": 40, "n_rows": 80,
+    }  # fmt: skip
+    m.update(fields)
+    (run / "metrics.json").write_text(json.dumps(m), encoding="utf-8")
+    return run
+
+
+def test_compare_skips_unusable_metrics_and_escapes_names(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    _metrics_run(runs, "good")
+    _metrics_run(runs, "listy", eer=[0.1, 0.2])
+    (_metrics_run(runs, "latin1") / "metrics.json").write_bytes(b'{"model": "caf\xe9"}')
+    _metrics_run(runs, "hostile", model="a|b\nc\x1b[31mred")
+    (runs / "nan" / "metrics.json").parent.mkdir()
+    (runs / "nan" / "metrics.json").write_text(
+        json.dumps({"model": "nanny", "data": "demo", "n_bonafide": 40, "n_spoof": 40}).replace(
+            "}", ', "eer": NaN, "accuracy": Infinity}'
+        )  # json.loads reads both
+    )
+    res = CliRunner().invoke(_cli(), ["compare", str(runs), "--format", "markdown"])
+    assert res.exit_code == 0, res.output
+    skipped = [ln for ln in res.stderr.splitlines() if ln.startswith("warning: skipped")]
+    assert len(skipped) == 2
+    assert any("listy" in s and "unusable values" in s for s in skipped)
+    assert any("latin1" in s and "not UTF-8" in s for s in skipped)
+    import re
+
+    table = res.stdout.splitlines()
+    pipes = [len(re.findall(r"(?<!\\)\|", row)) for row in table]  # unescaped cell borders
+    assert len(set(pipes)) == 1, table  # no row broken by a | or a newline in a name
+    assert "\x1b" not in res.stdout and "a\\|b\\nc\\x1b[31mred" in res.stdout
+    (nan_row,) = [r for r in table if "nanny" in r]
+    assert "| nan |" in nan_row and "inf" not in nan_row
+    term = CliRunner().invoke(_cli(), ["compare", str(runs)])
+    assert "\x1b" not in term.stdout and "a|b\\nc\\x1b[31mred" in term.stdout
+
+
+def test_compare_argument_mistakes_are_one_line(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    _metrics_run(runs, "good")
+    line = _one_error_line(_invoke(["compare", str(runs / "good" / "metrics.json")]))
+    assert "not a folder" in line
+    line = _one_error_line(_invoke(["compare", str(runs), "--data", "nope"]))
+    assert "no run on data 'nope' (the runs here are on: demo)" in line
+    html = tmp_path / "r.html"
+    html.write_text("mine")
+    line = _one_error_line(_invoke(["compare", str(runs), "--html", str(html)]))
+    assert "already exists" in line and html.read_text() == "mine"
