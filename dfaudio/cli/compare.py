@@ -16,6 +16,7 @@ Examples:
   dfaudio compare                       # every run under runs/
   dfaudio compare runs/ --format markdown
   dfaudio compare --format json --data DATASET-balanced.csv
+  dfaudio compare --test cross-corpus   # only rows scored on other corpora
 """,
 )
 @click.argument("runs_dir", required=False, default="runs", type=click.Path())
@@ -25,6 +26,9 @@ Examples:
 @click.option("--split-type", default=None,
               type=click.Choice(["grouped", "given", "stratified", "leaky"]),
               help="Only runs with this split type.")  # fmt: skip
+@click.option("--test", "test_kind", default=None,
+              type=click.Choice(["in-corpus", "cross-corpus", "unseen-attack"]),
+              help="Only rows tested this way (a row per run and external set).")  # fmt: skip
 @click.option(
     "--html",
     "html_path",
@@ -39,6 +43,7 @@ def cli(
     fmt: str,
     data_filter: str | None,
     split_type: str | None,
+    test_kind: str | None,
     html_path: str | None,
     force: bool,
 ) -> None:
@@ -72,7 +77,9 @@ def cli(
         df = df[df["data"] == data_filter].reset_index(drop=True)
     if split_type:
         df = df[df["split_type"] == split_type].reset_index(drop=True)
-    if data_filter or split_type:
+    if test_kind:
+        df = df[df["test"] == test_kind].reset_index(drop=True)
+    if data_filter or split_type or test_kind:
         df = rank(df)
     for s in df.attrs.get("skipped", []):
         click.echo(f"warning: skipped {s}", err=True)

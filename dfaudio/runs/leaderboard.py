@@ -63,7 +63,11 @@ LEGEND = (
     f"#: rank by pooled EER; '-' = not ranked (fewer than {MIN_TRIALS_PER_CLASS} trials per "
     "class, see note), listed after the ranked runs.\n"
     "split: grouped = no recording/speaker on both sides; given = the corpus's own split; "
-    "stratified = table without provenance; leaky = windows of one recording on both sides."
+    "stratified = table without provenance; leaky = windows of one recording on both sides.\n"
+    "test: in-corpus = held out from the training corpus; unseen-attack = held-out attacks no "
+    "training row had; cross-corpus = another corpus (fit-sklearn --eval-data), one row per "
+    "(run, test set). attacks mean/worst: EER over held-out attacks (--split-by attack). "
+    "shortcut: nuisance facts dfaudio audit flagged in the training data."
 )
 
 
@@ -123,6 +127,67 @@ def _fold(m: dict[str, Any], key: str) -> list[float | None] | None:
     return None
 
 
+def _test_kind(m: dict[str, Any]) -> str:
+    """What the held-out rows of a run are: ``in-corpus``, or ``unseen-attack`` for
+    leave-one-attack-out runs and given splits whose every held-out attack is new to training."""
+    if m.get("protocol") == "attack":
+        return "unseen-attack"
+    per = m.get("per_attack")
+    if isinstance(per, dict) and per and not any(v.get("seen_in_training") for v in per.values()):
+        return "unseen-attack"
+    return "in-corpus"
+
+
+def _held_out_attacks(m: dict[str, Any]) -> list[float] | None:
+    """``[mean, worst]`` EER over held-out attacks (``--split-by attack`` runs)."""
+    if m.get("held_out_eer_mean") is None:
+        return None
+    return [m["held_out_eer_mean"], m.get("held_out_eer_worst")]
+
+
+def _mean_worst(pair: Any) -> str:
+    if not isinstance(pair, (list, tuple)) or pair[0] is None:
+        return ""
+    return f"{100 * pair[0]:.2f} / {100 * pair[1]:.2f}"
+
+
+def _shortcuts(m: dict[str, Any]) -> str:
+    """Facts ``dfaudio audit`` flagged in the training data (from the run's warnings)."""
+    facts = [
+        str(w).split()[1]
+        for w in m.get("warnings") or []
+        if str(w).startswith("shortcut: ") and len(str(w).split()) > 1
+    ]
+    return ",".join(facts)
+
+
+def _eval_rows(m: dict[str, Any], row: dict[str, Any]) -> list[dict[str, Any]]:
+    """One more row per external test set of a run (``eval_sets``, ``fit-sklearn --eval-data``)."""
+    out = []
+    for name, e in (m.get("eval_sets") or {}).items():
+        r = dict(row)
+        r.update(
+            data=f"{name} (trained on {row.get('data')})",
+            test=e.get("kind", "cross-corpus"),
+            n_rows=None,
+            n_scored=(e.get("n_bonafide") or 0) + (e.get("n_spoof") or 0),
+            n_bonafide=e.get("n_bonafide"),
+            n_spoof=e.get("n_spoof"),
+            eer=e.get("eer"),
+            eer_ci95=_interval(e.get("eer_ci95")),
+            eer_folds=None,
+            accuracy=e.get("accuracy"),
+            accuracy_ci95=_interval(e.get("accuracy_ci95")),
+            accuracy_folds=None,
+            held_out_attacks=None,
+            roc_auc=e.get("roc_auc"),
+        )
+        r["note"] = _rank_note(r)
+        r["ranked"] = r["note"] == ""
+        out.append(r)
+    return out
+
+
 def _trials(m: dict[str, Any], cls: str) -> int | None:
     value = m.get(f"n_{cls}")
     if value is None and isinstance(m.get("pooled"), dict):
@@ -169,6 +234,7 @@ COLUMNS: list[Column] = [
     Column("kind", "kind", lambda m: m.get("kind", "?")),
     Column("features", "features", lambda m: m.get("features", "?")),
     Column("data", "data", lambda m: m.get("data", "?")),
+    Column("test", "test", _test_kind),
     Column("split_type", "split", lambda m: m.get("split_type", "?")),
     Column("n_rows", "rows", lambda m: m.get("n_rows"), fmt=_int, right=True),
     Column(
@@ -179,6 +245,9 @@ COLUMNS: list[Column] = [
     Column("eer", "EER %", lambda m: headline(m, "eer"), fmt=_pct, right=True),
     Column("eer_ci95", "EER CI95", lambda m: _interval(m.get("eer_ci95")), fmt=_ci, right=True),
     Column("eer_folds", "EER folds", lambda m: _fold(m, "eer"), fmt=_mean_std, right=True),
+    Column(
+        "held_out_attacks", "attacks mean/worst", _held_out_attacks, fmt=_mean_worst, right=True
+    ),
     Column("accuracy", "acc %", lambda m: headline(m, "accuracy"), fmt=_pct, right=True),
     Column(
         "accuracy_ci95",
@@ -193,6 +262,7 @@ COLUMNS: list[Column] = [
     Column("roc_auc", "AUC", lambda m: headline(m, "roc_auc"), fmt=_num4, right=True),
     Column("created", "date", lambda m: str(m.get("created", ""))[:19].replace("T", " ")),
     Column("run", "run", lambda m: Path(str(m.get("run_dir", ""))).name),
+    Column("shortcut", "shortcut", _shortcuts),
     Column("note", "note", lambda m: ""),
 ]
 
@@ -262,6 +332,7 @@ def collect(runs_dir: str | Path) -> pd.DataFrame:
             continue
         row["run_dir"] = str(run)
         rows.append(row)
+        rows += _eval_rows(m, row)  # one row per (run, external test set)
     df = rank(pd.DataFrame(rows, columns=[*(c.key for c in COLUMNS), "ranked", "run_dir"]))
     df.attrs["skipped"] = skipped
     return df
