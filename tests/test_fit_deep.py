@@ -38,7 +38,10 @@ RUN_FILES = {
 
 @pytest.fixture(scope="module")
 def wavefake(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``real/`` (5 LJSpeech clips) and ``fake/`` (their 5 WaveFake copies) as symlinks."""
+    """``real/`` (5 LJSpeech clips) and ``fake/`` (their 5 WaveFake copies), copied (links out of
+    the input folder would add a warning line to the CLI output)."""
+    import shutil
+
     src = shared_data / "wavefake-test-samples"
     if not src.is_dir():
         pytest.skip("wavefake-test-samples not found")
@@ -46,7 +49,7 @@ def wavefake(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     for sub, cls in (("LJSpeech", "real"), ("generated", "fake")):
         (root / cls).mkdir()
         for f in sorted((src / sub).glob("*.wav")):
-            (root / cls / f.name).symlink_to(f)
+            shutil.copy(f, root / cls / f.name)
     return root
 
 
@@ -119,7 +122,7 @@ def test_bad_options_are_one_line_errors(wavefake: Path, tmp_path: Path) -> None
     assert r.exit_code == 2 and "--model is required" in r.output
     args = _base_args(wavefake, tmp_path / "runs", tmp_path / "c")
     r = runner.invoke(main_cli, [*args, "--model", "simple-ann", "--feature-param", "n_mel=3"])
-    assert r.exit_code == 2 and r.output.startswith("error: bad parameters for feature 'mel'")
+    assert r.exit_code == 2 and r.output.startswith("error: --feature-param {'n_mel': 3} do not")
 
 
 def test_simple_ann_cli_end_to_end_and_predict(wavefake: Path, tmp_path: Path, cache_dir) -> None:
@@ -261,3 +264,195 @@ def test_grouped_test_hold_out_honours_a_large_test_size() -> None:
     roles, split_type, _, _ = assign_roles(manifest, cfg)
     assert split_type == "grouped"
     assert (roles == "test").sum() == 30 and (roles == "dev").sum() == 5
+
+
+# --------------------------------------------------------------------------- regression guards
+#
+# Synthetic, perfectly separable audio (bona fide: harmonic tones; spoof: white noise) so that a
+# tiny model learns the task in a few steps. Each test below fails when one specific step of the
+# chain is broken: the score sign, the best-dev-epoch selection, the normaliser at predict time,
+# freezing.
+
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def separable(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``real/`` (12 tones) and ``fake/`` (12 noises), 0.3 to 1.1 s at 16 kHz."""
+    from tests.conftest import write_wav
+
+    root = tmp_path_factory.mktemp("separable")
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        n = int(SR * (0.3 + 0.8 * i / 11))  # some shorter than the 0.5 s window, some longer
+        t = np.arange(n) / SR
+        f0 = 150.0 + 25.0 * i
+        voiced = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in (1, 2, 3))
+        write_wav(root / "real" / f"r{i:02d}.wav", (0.2 * voiced).astype(np.float32), SR)
+        noise = 0.1 * rng.standard_normal(n)
+        write_wav(root / "fake" / f"f{i:02d}.wav", noise.astype(np.float32), SR)
+    return root
+
+
+def _cfg(data: Path, **kw):  # type: ignore[no-untyped-def]
+    from dfaudio.deep.config import DeepConfig
+
+    base = dict(
+        model="simple-ann", feature="mel", feature_params={"n_mels": 16}, data=[str(data)],
+        max_duration_s=0.5, epochs=3, patience=10, batch_size=4, cache_dir=None, device="cpu",
+        seed=3, test_size=0.25, dev_size=0.25,
+    )  # fmt: skip
+    base.update(kw)
+    return DeepConfig(**base)
+
+
+def _predictor(run_dir: Path):  # type: ignore[no-untyped-def]
+    from dfaudio.scoring import load_predictor
+
+    return load_predictor(run_dir)
+
+
+def _first_window_scores(pred, files) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return np.array([pred.score_file(f, per_window=True).windows[0]["score"] for f in files])
+
+
+@pytest.fixture(scope="module")
+def separable_run(separable: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from dfaudio.training.fit_torch import fit_torch
+
+    return fit_torch(_cfg(separable, epochs=4), runs_dir=tmp_path_factory.mktemp("runs"),
+                     progress=False)  # fmt: skip
+
+
+def test_scores_are_bona_fide_high_in_the_run_and_in_predict(separable_run, separable) -> None:
+    """A sign flip anywhere (training labels, scores.csv, predict) breaks one of these."""
+    scores = pd.read_csv(separable_run.run_dir / "scores.csv")
+    bona = scores.loc[scores["label"] == "bonafide", "score"]
+    spoof = scores.loc[scores["label"] == "spoof", "score"]
+    assert bona.min() > spoof.max(), scores[["file", "label", "score"]]
+    assert separable_run.metrics["eer"] == 0.0
+    # predict on *training* files (not in scores.csv): bona fide still ranked higher
+    split = pd.read_csv(separable_run.run_dir / "split.csv")
+    train = split[split["role"] == "train"]
+    pred = _predictor(separable_run.run_dir)
+    got = {row.path: pred.score_file(row.path) for row in train.itertuples()}
+    real = [got[p].score for p in train.loc[train["label"] == "bonafide", "path"]]
+    fake = [got[p].score for p in train.loc[train["label"] == "spoof", "path"]]
+    assert min(real) > max(fake)
+
+
+def test_predict_reproduces_the_runs_scores_csv(separable_run) -> None:
+    """predict on the run's own test files gives the scores in scores.csv (same tensor: offset 0,
+    same normaliser, same weights). Dropping the normaliser at predict time breaks this."""
+    scores = pd.read_csv(separable_run.run_dir / "scores.csv")
+    pred = _predictor(separable_run.run_dir)
+    again = _first_window_scores(pred, scores["file"])
+    np.testing.assert_allclose(again, scores["score"], rtol=1e-4, atol=1e-4)
+    spec = json.loads((separable_run.run_dir / "model.json").read_text())
+    assert spec["normalizer"]["mode"] == "global"
+    assert np.ptp(spec["normalizer"]["mean"]) > 1.0  # a normaliser that matters
+
+
+@pytest.mark.slow
+def test_the_best_dev_epoch_is_kept_not_the_last(separable, tmp_path, monkeypatch) -> None:
+    """Dev EERs scripted to 0.1, 0.3, 0.4: epoch 1 must be kept (weights and test scores)."""
+    import dfaudio.deep.trainer as trainer_mod
+    from dfaudio.deep.trainer import evaluate as real_evaluate
+    from dfaudio.training.fit_torch import fit_torch
+
+    script = iter([0.1, 0.3, 0.4])
+
+    def scripted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        res = real_evaluate(*args, **kwargs)
+        res.eer = next(script)
+        return res
+
+    monkeypatch.setattr(trainer_mod, "evaluate", scripted)
+    three = fit_torch(_cfg(separable, epochs=3), runs_dir=tmp_path / "a", progress=False)
+    monkeypatch.undo()
+    one = fit_torch(_cfg(separable, epochs=1), runs_dir=tmp_path / "b", progress=False)
+    assert three.metrics["best_epoch"] == 1 and three.metrics["epochs_run"] == 3
+    assert [h["dev_eer"] for h in three.metrics["history"]] == [0.1, 0.3, 0.4]
+    from safetensors.torch import load_file
+
+    w3, w1 = (
+        load_file(three.run_dir / "model.safetensors"),
+        load_file(one.run_dir / "model.safetensors"),
+    )
+    for k in w1:
+        torch.testing.assert_close(w3[k], w1[k], rtol=1e-5, atol=1e-6)
+    s3 = pd.read_csv(three.run_dir / "scores.csv")["score"]
+    s1 = pd.read_csv(one.run_dir / "scores.csv")["score"]
+    np.testing.assert_allclose(s3, s1, rtol=1e-4, atol=1e-5)
+
+
+def test_select_best_rules() -> None:
+    from dfaudio.deep.trainer import select_best
+
+    best = {"epoch": 2, "dev_eer": 0.2, "dev_loss": 0.5}
+    assert select_best({"dev_eer": 0.9, "dev_loss": 9.0}, {"epoch": 0, "dev_eer": np.inf})
+    assert select_best({"dev_eer": 0.1, "dev_loss": 9.0}, best)  # lower EER wins
+    assert not select_best({"dev_eer": 0.3, "dev_loss": 0.1}, best)  # loss does not beat EER
+    assert select_best({"dev_eer": 0.2, "dev_loss": 0.4}, best)  # tie -> lower loss
+    assert not select_best({"dev_eer": 0.2, "dev_loss": 0.5}, best)
+    assert not select_best({"dev_eer": float("nan"), "dev_loss": 0.1}, best)
+
+
+def test_freeze_keeps_the_first_tensors_fixed_through_fit_torch(separable, tmp_path) -> None:
+    """--freeze on a small network (it used to be silently ignored): the frozen tensors of the
+    saved best weights equal the initial ones, the others moved."""
+    from safetensors.torch import load_file
+
+    from dfaudio.models.torch_zoo import build_model
+    from dfaudio.training.fit_torch import fit_torch
+
+    cfg = _cfg(separable, model="simple-cnn", epochs=1, freeze=4)  # both conv layers
+    res = fit_torch(cfg, runs_dir=tmp_path, progress=False)
+    torch.manual_seed(cfg.seed)
+    init = build_model("simple-cnn", cfg.timefreq().shape)
+    trained = load_file(res.run_dir / "model.safetensors")
+    names = [n for n, _ in init.named_parameters()]
+    for i, (name, p0) in enumerate(init.named_parameters()):
+        if i < 4:
+            torch.testing.assert_close(trained[name], p0.detach(), rtol=0, atol=0)
+        else:
+            assert not torch.equal(trained[name], p0.detach()), name
+    n_frozen = sum(p.numel() for p in list(init.parameters())[:4])
+    assert res.metrics["n_trainable_params"] == res.metrics["n_params"] - n_frozen
+    assert names[:4] == ["features.0.weight", "features.0.bias", "features.3.weight",
+                         "features.3.bias"]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["lstm", "conv1d-lstm"])
+def test_sequence_models_train_resume_and_predict(model: str, separable, tmp_path) -> None:
+    """The seed's sequence models through the same loop, run format and predict: default
+    features (MFCC; 40 for conv1d-lstm), interrupt after epoch 1, resume, score files."""
+    from dfaudio.training.fit_torch import TrainingInterrupted, fit_torch, resume_torch
+
+    cfg = _cfg(separable, model=model, feature=None, feature_params={}, epochs=2)
+    assert cfg.feature == "mfcc"
+
+    def stop(epoch: int, record: dict) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted):
+        fit_torch(cfg, runs_dir=tmp_path, progress=False, on_epoch_end=stop)
+    (run_dir,) = tmp_path.iterdir()
+    res = resume_torch(run_dir, progress=False)
+    m = _check_run(res.run_dir, model=model, feature="mfcc")
+    assert [h["epoch"] for h in m["history"]] == [1, 2]
+    assert m["input_shape"] == [1, 40 if model == "conv1d-lstm" else 20, 16]
+    pred = _predictor(res.run_dir)
+    scores = pd.read_csv(res.run_dir / "scores.csv")
+    np.testing.assert_allclose(_first_window_scores(pred, scores["file"]), scores["score"],
+                               rtol=1e-4, atol=1e-4)  # fmt: skip
+
+
+def test_freeze_everything_is_refused(separable, tmp_path) -> None:
+    args = ["fit-deep", "--data", str(separable), "--runs-dir", str(tmp_path), "--no-cache",
+            "--model", "simple-ann", "--max-duration-s", "0.5", "--freeze", "8", "-q"]  # fmt: skip
+    r = CliRunner().invoke(main_cli, args)
+    assert r.exit_code == 2
+    assert "error: --freeze 8 would freeze all 8 parameter tensors of simple-ann" in r.output
+    assert not list(tmp_path.iterdir())  # nothing written

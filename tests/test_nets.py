@@ -87,6 +87,37 @@ def test_forward_and_one_training_step(name: str) -> None:
         assert model(x[:1]).shape == (1,)
 
 
+@pytest.mark.parametrize(
+    "name",
+    [n for n in torch_zoo.MODELS.names() if n != "resnet101"]
+    + [pytest.param("timm:resnet18", marks=pytest.mark.slow)],
+)
+def test_freeze_holds_in_every_model_family(name: str) -> None:
+    """``freeze=2``: the first two parameter tensors (the first layer's weight and bias) keep
+    their values through an optimizer step over *all* parameters; the rest of the model moves.
+    (simple-ann, simple-cnn and lcnn used to ignore ``freeze``.)"""
+    torch.manual_seed(0)
+    shape = TINY[name]
+    model = torch_zoo.build_model(name, shape, freeze=2)
+    params = list(model.parameters())
+    assert [p.requires_grad for p in params[:3]] == [False, False, True]
+    assert nets.count_parameters(model, trainable_only=True) == nets.count_parameters(model) - sum(
+        p.numel() for p in params[:2]
+    )
+    before = [p.detach().clone() for p in params]
+    opt = torch.optim.Adam(params, lr=1e-2)  # even an optimizer given every tensor
+    model.train()
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(
+        model(torch.randn(3, *shape)), torch.tensor([0.0, 1.0, 1.0])
+    )
+    loss.backward()
+    opt.step()
+    assert torch.equal(params[0], before[0]) and torch.equal(params[1], before[1])
+    assert any(not torch.equal(p, b) for p, b in zip(params[2:], before[2:], strict=True))
+    with pytest.raises(ParameterError, match=f"would freeze all {len(params)} parameter tensors"):
+        torch_zoo.build_model(name, shape, freeze=len(params))
+
+
 def test_models_reject_bad_input_and_hub_requests() -> None:
     with pytest.raises(ParameterError, match="at least 4"):
         torch_zoo.build_model("simple-cnn", (1, 3, 100))

@@ -144,13 +144,14 @@ def flag_names(message: str) -> str:
     """Library messages name Python parameters; the CLI shows its flags instead.
 
     ``"lr must be > 0"`` -> ``"--lr must be > 0"``; ``"device='cuda': ..."`` ->
-    ``"--device cuda: ..."``.
+    ``"--device cuda: ..."``; ``"feature_params {...}"`` -> ``"--feature-param {...}"``.
     """
     for name in _FLAGS:
-        flag = "--" + name.replace("_", "-")
+        flag = "--" + name.replace("_", "-").removesuffix("s" if name == "feature_params" else "")
         message = re.sub(rf"(?<![\w-]){name}='([^']*)'", rf"{flag} \1", message)
         message = re.sub(rf"(?<![\w-]){name}=(?=\S)", f"{flag} ", message)
         message = re.sub(rf"(?<![\w-]){name} (must|is|needs)\b", rf"{flag} \1", message)
+        message = re.sub(rf"^{name}\b", flag, message)
     return message
 
 
