@@ -109,3 +109,111 @@ def test_bad_maps_and_arguments_are_refused():
         fit_calibration(["spoof", "spoof"], [1.0, 0.0])
     with pytest.raises(DataError, match="bonafide_value"):
         fit_calibration([0, 1], [1.0, 0.0])
+
+
+# --------------------------------------------------------------------------------------------
+# calibration as a property of every run; dfaudio calibrate
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory, shared_data):
+    import pandas as pd
+
+    from dfaudio.training.fit_sklearn import fit_sklearn
+
+    df = pd.read_csv(shared_data / "deep-voice" / "DATASET-balanced.csv")
+    sub = pd.concat([df[df["LABEL"] == "REAL"].iloc[:300], df[df["LABEL"] == "FAKE"].iloc[:300]])
+    runs = tmp_path_factory.mktemp("runs")
+    result = fit_sklearn(sub.reset_index(drop=True), model="lda", cv=3, runs_dir=runs)
+    return result.run_dir
+
+
+@pytest.mark.slow
+def test_every_run_has_a_cross_fitted_map(small_run):
+    from dfaudio.runs.calibration import load_run_calibration
+    from dfaudio.scoring import load_predictor
+
+    metrics = json.loads((small_run / "metrics.json").read_text())
+    cal = metrics["calibration"]
+    assert cal["file"] == "calibration.json" and cal["method"] == "logistic"
+    assert "other folds" in cal["measured_on"]
+    assert cal["n_measured"] == cal["n_files"] == 600
+    assert cal["min_dcf"] <= cal["act_dcf"] + 1e-12
+    stored = load_run_calibration(small_run)
+    assert stored.slope > 0 and stored.n_bonafide == 300
+    pred = load_predictor(small_run, prior_spoof=0.3)
+    assert pred.calibration is not None and "p_spoof 0.3" in pred.threshold_source
+    assert pred.llr(pred.threshold) == pytest.approx(bayes_threshold(p_spoof=0.3), abs=1e-9)
+
+
+def test_cross_fitted_llrs_never_use_their_own_fold(rng):
+    from dfaudio.runs.calibration import cross_fitted_llr
+
+    labels = np.repeat(["bonafide", "spoof"], 200)
+    scores = np.concatenate((rng.normal(1, 1, 200), rng.normal(-1, 1, 200)))
+    folds = np.tile([0, 1], 200)
+    got = cross_fitted_llr(labels, scores, folds)
+    for f in (0, 1):
+        other = fit_calibration(labels[folds != f], scores[folds != f])
+        assert np.allclose(got[folds == f], other.transform(scores[folds == f]))
+        own = fit_calibration(labels[folds == f], scores[folds == f])
+        assert not np.allclose(got[folds == f], own.transform(scores[folds == f]))
+
+
+def _score_file(path, keys, scores):
+    lines = [f"u{i} {k} {s:.6f}" for i, (k, s) in enumerate(zip(keys, scores, strict=True))]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.slow
+def test_calibrate_cli_repairs_a_miscalibrated_scorer_on_the_other_half(
+    small_run, shared_data, tmp_path
+):
+    from click.testing import CliRunner
+
+    from dfaudio.cli.main import cli
+    from dfaudio.runs.calibration import load_run_calibration
+
+    keys, scores = _b02(shared_data)
+    bad = scores * 10 + 3
+    half = np.random.default_rng(0).permutation(keys.size) < keys.size // 2
+    sample = _score_file(tmp_path / "half1.txt", keys[half], bad[half])
+    out = tmp_path / "recalibrated"
+    res = CliRunner().invoke(
+        cli, ["calibrate", str(small_run), "--data", str(sample), "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "new run:" in res.output
+    assert (out / "model.skops").is_file()  # the model is copied, not retrained
+    assert json.loads((out / "config.json").read_text())["calibrated_from"] == str(small_run)
+    assert json.loads((out / "metrics.json").read_text())["calibration"]["n_spoof"] == int(
+        (keys[half] == "spoof").sum()
+    )
+    cal = load_run_calibration(out)
+    k2, s2 = keys[~half], bad[~half]
+    bona, spoof = s2[k2 == "bonafide"], s2[k2 == "spoof"]
+    floor = min_dcf(bona, spoof)["value"]
+    assert act_dcf(bona, spoof)["value"] > floor + 0.3
+    assert act_dcf(cal.transform(bona), cal.transform(spoof))["value"] <= floor + MARGIN
+    # the parent run is untouched; a second call without --force refuses to overwrite
+    assert load_run_calibration(small_run).fitted_on != cal.fitted_on
+    again = CliRunner().invoke(
+        cli, ["calibrate", str(small_run), "--data", str(sample), "--out", str(out)]
+    )
+    assert again.exit_code == 2 and "--force" in again.output
+
+
+@pytest.mark.slow
+def test_calibrate_refuses_a_sample_the_run_ranks_backwards(small_run, tmp_path, rng):
+    from click.testing import CliRunner
+
+    from dfaudio.cli.main import cli
+
+    keys = np.repeat(["bonafide", "spoof"], 50)
+    scores = np.concatenate((rng.normal(-2, 1, 50), rng.normal(2, 1, 50)))  # inverted
+    sample = _score_file(tmp_path / "inv.txt", keys, scores)
+    res = CliRunner().invoke(cli, ["calibrate", str(small_run), "--data", str(sample)])
+    assert res.exit_code == 2 and "BELOW spoof" in res.output
+    assert not small_run.with_name(small_run.name + "-cal").exists()

@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("dfaudio.cli.audit", "Shortcut audit: can silence, level or codec alone separate?"),
     "crosseval": ("dfaudio.cli.crosseval", "Train x test EER matrix over several corpora."),
     "synth": ("dfaudio.cli.synth", "Bona fide audio -> spoofed copies (copy synthesis) + list."),
+    "calibrate": ("dfaudio.cli.calibrate", "Refit a run's score -> LLR map on a labelled sample."),
+    "fuse": ("dfaudio.cli.fuse", "Logistic-regression fusion of several runs' scores."),
 }
 
 

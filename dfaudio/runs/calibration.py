@@ -33,6 +33,7 @@ __all__ = [
     "clip_scores",
     "cross_fitted_llr",
     "load_run_calibration",
+    "recalibrate_run",
     "run_calibration",
     "write_run_calibration",
 ]
@@ -201,3 +202,93 @@ def load_run_calibration(run_dir: str | Path) -> Any:
     if not path.is_file():
         return None
     return from_dict(load_json(path), source=str(path))
+
+
+def recalibrate_run(
+    run_dir: str | Path,
+    labels: Any,
+    scores: Any,
+    *,
+    out_dir: str | Path | None = None,
+    method: str = "logistic",
+    source: str = "",
+    force: bool = False,
+) -> tuple[Path, dict[str, Any]]:
+    """Refit only the score -> LLR map of a run on a labelled sample and write a new version.
+
+    The model is not retrained: the run directory is copied (model, config, scores, plots) to
+    ``out_dir`` (default ``<run>-cal``, ``<run>-cal2`` ...), its ``calibration.json`` is replaced
+    by a map fitted on ``scores`` (what this run's model gave the sample's files), and
+    ``metrics.json`` records the new map under ``calibration`` (with ``parent_run``), written last.
+
+    Parameters
+    ----------
+    run_dir : path
+        A finished run.
+    labels, scores : array-like [shape=(n,)]
+        The sample's keys (``bonafide`` / ``spoof``) and the run's scores of it (file level).
+    out_dir : path, optional
+        The new run directory (must not exist unless ``force``, and then only a run dfaudio
+        wrote).
+    method : {"logistic", "pav"}
+    source : str
+        Where the sample came from (recorded).
+
+    Returns
+    -------
+    new_dir : Path
+    summary : dict
+        ``method``, ``fitted_on``, ``n_bonafide``, ``n_spoof`` and the map's parameters.
+    """
+    import shutil
+
+    from dfaudio.exceptions import ParameterError
+    from dfaudio.metrics.calibration import fit_calibration
+    from dfaudio.runs.store import CONFIG, METRICS, load_json
+
+    src = Path(run_dir)
+    if not (src / CONFIG).is_file() or not (src / METRICS).is_file():
+        raise DataError("not a finished dfaudio run (config.json and metrics.json needed)", src)
+    cal = fit_calibration(
+        labels, scores, method=method, fitted_on=f"calibrate sample: {source}".strip()
+    )
+    if getattr(cal, "slope", 1.0) <= 0:
+        raise DataError(
+            f"on this sample the run's scores rank bona fide BELOW spoof (logistic slope "
+            f"{cal.slope:.3g}): the detector fails in this domain, and a calibration map cannot "
+            "fix a wrong ranking; nothing written"
+        )
+    if out_dir is None:
+        n = 1
+        while True:
+            dest = src.with_name(f"{src.name}-cal" + ("" if n == 1 else str(n)))
+            if not dest.exists():
+                break
+            n += 1
+    else:
+        dest = Path(out_dir)
+        if dest.exists():
+            if not force:
+                raise ParameterError(f"{dest} exists; pass --force to replace it")
+            if not (dest / CONFIG).is_file():
+                raise ParameterError(f"{dest} exists and is not a dfaudio run; not replacing it")
+            shutil.rmtree(dest)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(METRICS))
+    cal.meta = {"parent_run": str(src), "sample": source}
+    write_json(dest / CALIBRATION, cal.to_dict(), force=True)
+    config = load_json(dest / CONFIG)
+    config["calibrated_from"] = str(src)
+    write_json(dest / CONFIG, config, force=True)
+    metrics = load_json(src / METRICS)
+    summary = {
+        "file": CALIBRATION,
+        "method": cal.method,
+        "fitted_on": cal.fitted_on,
+        "n_bonafide": cal.n_bonafide,
+        "n_spoof": cal.n_spoof,
+        "parent_run": str(src),
+        "previous": metrics.get("calibration"),
+    }
+    metrics["calibration"] = summary
+    write_json(dest / METRICS, metrics, force=True)
+    return dest, {**summary, **cal.to_dict()}
