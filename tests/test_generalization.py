@@ -438,3 +438,47 @@ def test_eval_data_refuses_other_features_and_rates(tmp_path: Path, rng) -> None
     for bad in ("x=", "t.csv", "x:weird=t.csv", "a/b=t.csv"):
         with pytest.raises(ParameterError):
             parse_eval_data([bad])
+
+
+# ----------------------------------------------------------------------------------------------
+# the leaderboard: one row per (run, test data)
+# ----------------------------------------------------------------------------------------------
+
+
+def _metrics_file(folder: Path, **m: object) -> None:
+    import json
+
+    folder.mkdir(parents=True)
+    base = {"model": "logreg", "kind": "sklearn", "metrics_schema": 2, "data": "a.csv",
+            "split_type": "grouped", "n_bonafide": 40, "n_spoof": 40, "eer": 0.1,
+            "eer_ci95": [0.05, 0.15], "accuracy": 0.9}  # fmt: skip
+    (folder / "metrics.json").write_text(json.dumps({**base, **m}), encoding="utf-8")
+
+
+def test_compare_rows_per_test_set_and_filter(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from dfaudio.cli.main import cli
+    from dfaudio.runs.leaderboard import collect
+
+    runs = tmp_path / "runs"
+    eval_sets = {"itw": {"kind": "cross-corpus", "eer": 0.4, "eer_ci95": [0.3, 0.5],
+                         "accuracy": 0.6, "n_bonafide": 30, "n_spoof": 30}}  # fmt: skip
+    _metrics_file(runs / "r1", eval_sets=eval_sets)
+    _metrics_file(
+        runs / "r2", eer=0.2, protocol="attack", held_out_eer_mean=0.25, held_out_eer_worst=0.5,
+        warnings=["shortcut: codec alone separates the classes of this data (...)"],
+    )  # fmt: skip
+    df = collect(runs)
+    assert sorted(df["test"]) == ["cross-corpus", "in-corpus", "unseen-attack"]
+    cross = df[df["test"] == "cross-corpus"].iloc[0]
+    assert cross["eer"] == 0.4 and cross["data"] == "itw (trained on a.csv)"
+    assert cross["eer_ci95"][0] <= cross["eer"] <= cross["eer_ci95"][1]
+    att = df[df["test"] == "unseen-attack"].iloc[0]
+    assert att["held_out_attacks"] == [0.25, 0.5] and att["shortcut"] == "codec"
+    res = CliRunner().invoke(cli, ["compare", str(runs), "--test", "cross-corpus"])
+    assert res.exit_code == 0, res.output
+    body = [ln for ln in res.output.splitlines() if "logreg" in ln]
+    assert len(body) == 1 and "itw (trained on a.csv)" in body[0] and "40.00" in body[0]
+    res = CliRunner().invoke(cli, ["compare", str(runs), "--test", "unseen-attack"])
+    assert "25.00 / 50.00" in res.output
