@@ -50,6 +50,10 @@ Examples:
                    "training table's feature columns, window and sample rate.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True,
               help="Print metrics as one JSON object (a list with --model all).")  # fmt: skip
+@click.option("--explain", is_flag=True,
+              help="Also write permutation importances under the run's folds "
+                   "(importance.json/.png) and, for tree models, SHAP values (shap.json/.png) "
+                   "into the run.")  # fmt: skip
 @handle_errors
 def cli(
     data: str,
@@ -62,6 +66,7 @@ def cli(
     jobs: int,
     eval_data: tuple[str, ...],
     as_json: bool,
+    explain: bool,
 ) -> None:
     """Train scikit-learn / XGBoost baselines with leakage-free validation.
 
@@ -99,7 +104,7 @@ def cli(
     for name in names:
         res = fit_sklearn(
             table, model=name, cv=cv, test_size=test_size, split_by=split_by, seed=seed,
-            runs_dir=runs_dir, jobs=jobs, plan=plan, eval_data=list(eval_data),
+            runs_dir=runs_dir, jobs=jobs, plan=plan, eval_data=list(eval_data), explain=explain,
         )  # fmt: skip
         m = dict(res.metrics, run_dir=str(res.run_dir))
         out.append(m)
@@ -136,4 +141,9 @@ def format_result(m: dict) -> str:
         f"{m['model']:<14} acc {pm('accuracy')}  EER {pm('eer')}  "
         f"(pooled {100 * m['eer_pooled']:.2f}%)  AUC {m['roc_auc']:.4f}"
     )
-    return f"{line}\n{'':14} -> {m['run_dir']}"
+    out = f"{line}\n{'':14} -> {m['run_dir']}"
+    if ex := m.get("explain"):
+        out += f"\n{'':14} top features (permutation): {', '.join(ex['top_permutation'])}"
+        if ex.get("top_shap"):
+            out += f"\n{'':14} top features (SHAP):        {', '.join(ex['top_shap'])}"
+    return out

@@ -62,6 +62,7 @@ def fit_sklearn(
     refit: bool = True,
     plan: SplitPlan | None = None,
     eval_data: Any = None,
+    explain: bool = False,
 ) -> FitResult:
     """Train ``model`` on ``table`` with leakage-aware validation and write a run directory.
 
@@ -87,6 +88,10 @@ def fit_sklearn(
     eval_data : sequence of str, optional
         External test tables ``NAME[:KIND]=TABLE`` scored by the final model; metrics under
         ``eval_sets`` (:mod:`dfaudio.generalization.evalsets`), scores in ``eval-NAME/``.
+
+    explain : bool
+        Also write permutation importances under the run's folds (every model) and SHAP values
+        (tree models) into the run (:func:`dfaudio.explain.explain_run`).
 
     Returns
     -------
@@ -205,6 +210,14 @@ def fit_sklearn(
         ModelInfo(kind="sklearn", format=fmt, file=path.name, model=model,
                   trained_on=trained_on, output=OUTPUT)
     )  # fmt: skip
+    from dfaudio import explain as why
+
+    why.write_reference(run_dir, X, table.features)  # for predict --explain
+    if explain:
+        record.extra["explain"] = why.explain_run(
+            run_dir, ests=ests, folds=plan.folds, final=final, X=X, y=y,
+            columns=table.features, seed=seed,
+        )  # fmt: skip
     return writer.finish(
         record, scores_df, plot_title=f"{model} ({plan.split_type})", config=config, model=final
     )
