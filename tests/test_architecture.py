@@ -42,6 +42,7 @@ LAYERS: dict[str, int] = {
     "dfaudio.tabular": 3,
     "dfaudio.timefreq": 3,
     "dfaudio.synth": 3,
+    "dfaudio.explain": 3,  # importances / SHAP of a run's model: features + io below it
     "dfaudio.training": 4,
     "dfaudio.scoring": 4,
     "dfaudio.report": 4,
@@ -81,7 +82,7 @@ def _resolve(importer: str, node: ast.ImportFrom) -> str:
 def imports_of(name: str) -> Iterator[tuple[str, int]]:
     """dfaudio modules imported anywhere in module ``name`` (with line numbers)."""
     tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] == "dfaudio":
@@ -93,6 +94,26 @@ def imports_of(name: str) -> Iterator[tuple[str, int]]:
             for alias in node.names:
                 sub = f"{mod}.{alias.name}"
                 yield (sub if sub in MODULES else _known(mod)), node.lineno
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    test = node.test if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node except those under ``if TYPE_CHECKING:`` (never imported at run time)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if _is_type_checking(node):
+            assert isinstance(node, ast.If)
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
 
 
 def _known(mod: str) -> str:
