@@ -482,3 +482,41 @@ def test_compare_rows_per_test_set_and_filter(tmp_path: Path) -> None:
     assert len(body) == 1 and "itw (trained on a.csv)" in body[0] and "40.00" in body[0]
     res = CliRunner().invoke(cli, ["compare", str(runs), "--test", "unseen-attack"])
     assert "25.00 / 50.00" in res.output
+
+
+@pytest.mark.slow
+def test_fit_deep_eval_data_scores_equal_predict(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from dfaudio.cli.main import cli
+
+    pytest.importorskip("torch")
+    runner = CliRunner()
+    a = _tone_corpus(tmp_path / "A", n=6, base_hz=200, noise=0.05, seed=1)
+    b = _tone_corpus(tmp_path / "B", n=3, base_hz=260, noise=0.02, seed=2)
+    res = runner.invoke(
+        cli, ["fit-deep", "--model", "simple-ann", "--feature", "mel", "--epochs", "1",
+              "--data", str(a), "--runs-dir", str(tmp_path / "runs"), "--no-cache", "-q",
+              "--eval-data", f"B:unseen-attack={b}", "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.output[res.output.index("{") :])
+    e = m["eval_sets"]["B"]
+    assert e["kind"] == "unseen-attack" and (e["n_bonafide"], e["n_spoof"]) == (3, 3)
+    run = Path(m["run_dir"])
+    assert json.loads((run / "metrics.json").read_text())["eval_sets"]["B"]["eer"] == e["eer"]
+    mine = pd.read_csv(run / "eval-B" / "scores.csv")
+    res = runner.invoke(cli, ["predict", str(run), str(b), "--json"])
+    assert res.exit_code == 0, res.output
+    pred = {Path(r["file"]).name: r["score"] for r in json.loads(res.output)}
+    got = dict(zip(mine["file"].map(lambda f: Path(f).name), mine["score"], strict=True))
+    assert sorted(pred) == sorted(got)
+    for k, v in got.items():
+        assert pred[k] == pytest.approx(v, rel=1e-5, abs=1e-6)
+    bad = runner.invoke(
+        cli, ["fit-deep", "--model", "simple-ann", "--data", str(a), "--eval-data",
+              f"X={tmp_path / 'nope'}"],
+    )  # fmt: skip
+    assert bad.exit_code == 2 and "eval set 'X'" in bad.output

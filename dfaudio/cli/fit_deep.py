@@ -109,6 +109,11 @@ Early stopping and the kept weights use the dev EER; metrics are on the test/eva
               default=None,
               help="Continue an interrupted run (its config is reused; --epochs, --device and "
                    "--workers may be changed).")  # fmt: skip
+@click.option("--eval-data", "eval_data", multiple=True, metavar="NAME[:KIND]=INPUT",
+              help="Also score this external audio (any layout, or a list; repeatable) with the "
+                   "final model, as dfaudio predict does: metrics under eval_sets in "
+                   "metrics.json, scores and plots in eval-NAME/. KIND: cross-corpus (default), "
+                   "unseen-attack or in-corpus.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @click.pass_context
@@ -121,16 +126,40 @@ def cli(ctx: click.Context, **opts: object) -> None:
     """
     from dfaudio.training.fit_torch import TrainingInterrupted
 
+    eval_data = list(opts.pop("eval_data", None) or ())
+    if eval_data:  # checked before training: a bad item fails now, not after the epochs
+        from pathlib import Path
+
+        from dfaudio.exceptions import DataError
+        from dfaudio.generalization.evalsets import parse_eval_data
+
+        for spec in parse_eval_data(eval_data):
+            if not Path(spec.path).exists():
+                raise DataError(f"eval set {spec.name!r}: no such file or directory", spec.path)
     try:
         result = _run(ctx, opts)
     except TrainingInterrupted as exc:
         click.echo(f"\n{exc}", err=True)
         sys.exit(130)
     m = dict(result.metrics, run_dir=str(result.run_dir))
+    if eval_data and result.run_dir is not None:
+        from dfaudio.generalization.evalsets import score_audio_sets
+
+        def warn(path: str, reason: str, detail: str) -> None:
+            click.echo(f"warning: {path}: {reason}: {detail}", err=True)
+
+        m["eval_sets"] = score_audio_sets(result.run_dir, eval_data, on_failure=warn)
     if opts["as_json"]:
         echo_json(m)
     else:
         click.echo(format_result(m))
+        for set_name, e in (m.get("eval_sets") or {}).items():
+            ci = e.get("eer_ci95")
+            ci_text = f" [{100 * ci[0]:.1f}-{100 * ci[1]:.1f}]" if ci else ""
+            click.echo(
+                f"  {set_name} ({e['kind']}, per file): EER {100 * e['eer']:.2f}%{ci_text}  "
+                f"acc {100 * e['accuracy']:.2f}%  ({e['n_bonafide']} bona / {e['n_spoof']} spoof)"
+            )
 
 
 #: DeepConfig / fit_torch parameter names whose errors are shown as flags (``lr`` -> ``--lr``).
