@@ -188,9 +188,7 @@ def plan_splits(
         n_groups = len(np.unique(groups))
         k, flip = (cv, False) if cv is not None else holdout_folds(float(test_size))
         if n_groups < k:
-            raise ParameterError(
-                f"only {n_groups} groups for {k} folds; use cv={n_groups} or fewer"
-            )
+            raise ParameterError(_too_few_groups(n_groups, k, cv=cv, test_size=test_size))
         _check_class_sizes(y, k)
         splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
         folds = list(splitter.split(np.zeros(len(y)), y, groups))
@@ -221,6 +219,21 @@ def plan_splits(
         "of one recording may sit in train and test"
     )
     return SplitPlan("stratified", folds, what, "cv" if cv else "test", [warning])
+
+
+def _too_few_groups(n_groups: int, k: int, *, cv: int | None, test_size: float | None) -> str:
+    """Why a grouped split cannot be made, with a remedy that is itself accepted."""
+    if n_groups < 2:
+        return (
+            f"only {n_groups} group (recording/speaker): grouped folds need at least 2; add "
+            "recordings, or split_by='window' (leaky)"
+        )
+    if cv is not None:
+        return f"only {n_groups} groups for cv={k} folds; use cv={n_groups} or fewer"
+    return (
+        f"only {n_groups} groups, too few for a grouped hold-out of test_size={test_size:g} "
+        f"(it needs {k} groups); use test_size={1 / n_groups:.2g} or larger"
+    )
 
 
 def _check_class_sizes(y: np.ndarray, k: int) -> None:
