@@ -43,6 +43,8 @@ Examples:
       LA/ASVspoof2019_LA_cm_protocols/ASVspoof2019.LA.cm.train.trn.txt ... --device cuda --amp
   dfaudio fit-deep --model resnet101 --pretrained resnet101.safetensors --data data/
   dfaudio fit-deep --model timm:resnet200d --feature lfcc --feature-param add_deltas=true ...
+  dfaudio fit-deep --model lcnn --feature lfcc --feature-param preset=baseline-2019 ...  # B02 LFCC
+  dfaudio fit-deep --model simple-cnn --feature seed-mel ...   # the seed's own input tensor
   dfaudio fit-deep --model lstm --data data/                  # BiLSTM over 20 MFCCs per frame
   dfaudio fit-deep --model conv1d-lstm --data data/           # seed Keras model, 40 MFCCs
   dfaudio fit-deep --resume runs/20261125-213000-simple-cnn-mel     # after Ctrl-C
