@@ -25,6 +25,7 @@ from dfaudio.labels import encode_labels
 from dfaudio.schema import DEEP_VOICE_FEATURES, DEEP_VOICE_LABEL, LABEL, PROVENANCE
 
 __all__ = [
+    "MAX_FEATURE_ABS",
     "TABLE_META_KEY",
     "FeatureTable",
     "read_table",
@@ -271,6 +272,11 @@ def _sets_of(feats: list[str], info: dict[str, Any] | None, source: str) -> list
     return sets
 
 
+#: Largest feature magnitude a table may hold: squares and sums of squares (scalers, variances,
+#: distances) of larger values overflow float64 (1e308).
+MAX_FEATURE_ABS = 1e150
+
+
 def validate_table(
     df: pd.DataFrame, *, source: str = "<table>", info: dict[str, Any] | None = None
 ) -> FeatureTable:
@@ -301,6 +307,15 @@ def validate_table(
         raise DataError(
             f"{n_bad} row(s) with NaN or infinite values (first: line {r + 2}, column "
             f"{feats[c]!r}); drop or fix them",
+            source,
+        )
+    huge = np.abs(X) > MAX_FEATURE_ABS
+    if huge.any():
+        r, c = np.argwhere(huge)[0]
+        raise DataError(
+            f"{int(huge.any(axis=1).sum())} row(s) with values beyond +-{MAX_FEATURE_ABS:.0e} "
+            f"(first: line {r + 2}, column {feats[c]!r}: {float(X[r, c]):g}), whose squares "
+            "overflow the models' arithmetic; drop or fix them",
             source,
         )
     labels = df[label_col]

@@ -157,6 +157,7 @@ def read_frame(path: str | Path, *, text_columns: tuple[str, ...] = TEXT_COLUMNS
         with p.open("rb") as fh:
             if fh.read(4) == _PARQUET_MAGIC:
                 raise DataError("file holds Parquet data: name it .parquet to read it", p)
+        _check_csv_header(p)
         try:
             return pd.read_csv(p, low_memory=False, dtype=dict.fromkeys(text_columns, str))
         except pd.errors.EmptyDataError:
@@ -169,3 +170,20 @@ def read_frame(path: str | Path, *, text_columns: tuple[str, ...] = TEXT_COLUMNS
         return pd.read_parquet(p, engine="pyarrow")
     except Exception as exc:
         raise DataError(f"cannot read Parquet: {' '.join(str(exc).split())}", p) from None
+
+
+def _check_csv_header(path: Path) -> None:
+    """Refuse a CSV header that names a column twice (pandas would rename the copy 'mfcc1.1')."""
+    import csv
+    from collections import Counter
+
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            header = next(csv.reader(fh), [])
+    except (UnicodeDecodeError, csv.Error):
+        return  # read_csv reports these with its own message
+    twice = [name for name, n in Counter(header).items() if n > 1 and name]
+    if twice:
+        counts = Counter(header)
+        names = ", ".join(f"{n!r} ({counts[n]} times)" for n in twice[:3])
+        raise DataError(f"the header names a column more than once: {names}", path)
