@@ -369,6 +369,11 @@ def _train(
     for extra in ("attack", "speaker", "split"):
         if extra in test_rows.columns:
             scores_df[extra] = test_rows[extra].to_numpy()
+    # dev scores of the best weights: what the run's score -> LLR map is fitted on (issue 9)
+    dev_scores = logits_to_scores(predict_logits(model, eval_loader("dev"), device=device, amp=amp))
+    dev_df = pd.DataFrame(
+        {"label": np.asarray(CLASS_NAMES)[labels[idx["dev"]]], "score": dev_scores}
+    )
     return _finish(
         cfg,
         run_dir,
@@ -390,6 +395,7 @@ def _train(
         train_s=outcome.train_seconds,
         cache=pre,
         pos_weight=pos_weight,
+        dev_df=dev_df,
     )
 
 
@@ -469,4 +475,10 @@ def _finish(
     if ckpt.exists():
         ckpt.unlink()
     title = f"{cfg.model} / {cfg.feature} ({info['split_type']})"
-    return writer.finish(record, scores_df, plot_title=title, config=cfg.to_dict())
+    return writer.finish(
+        record,
+        scores_df,
+        plot_title=title,
+        config=cfg.to_dict(),
+        calibration_scores=kw.get("dev_df"),
+    )
