@@ -16,6 +16,7 @@ __all__ = [
     "DfaudioError",
     "DfaudioWarning",
     "ParameterError",
+    "shown",
 ]
 
 
@@ -74,3 +75,18 @@ AUDIO_FAILURE_REASONS = (
     "silent",
     "too short",
 )
+
+
+def shown(value: object) -> str:
+    """``repr`` of a value for an error message, numpy scalars as plain Python values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> shown(np.int64(1)), shown(np.float64("nan")), shown(np.str_("x"))
+    ('1', 'nan', "'x'")
+    """
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        value = item()
+    return repr(value)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from dfaudio.exceptions import DataError
+from dfaudio.exceptions import DataError, shown
 
 __all__ = [
     "BONAFIDE",
@@ -86,12 +86,12 @@ def canonical_label(
             if target in DEFAULT_LABEL_MAP:
                 return DEFAULT_LABEL_MAP[target]
             raise DataError(
-                f"--label-map maps {value!r} to {lowered[key]!r}; use bonafide or spoof"
+                f"--label-map maps {shown(value)} to {lowered[key]!r}; use bonafide or spoof"
             )
     if key in DEFAULT_LABEL_MAP:
         return DEFAULT_LABEL_MAP[key]
     raise DataError(
-        f"unknown label {value!r} (expected one of real/bonafide/genuine/human or "
+        f"unknown label {shown(value)} (expected one of real/bonafide/genuine/human or "
         "fake/spoof/synthetic/deepfake; pass --label-map NAME=bonafide|spoof for others)",
         source,
     )
@@ -186,7 +186,7 @@ def encode_labels(
             ok = np.isin(arr, (0, 1))
             if not ok.all():
                 bad = arr[~ok][0]
-                raise DataError(f"label id {bad!r} is not 0 (bonafide) or 1 (spoof)", source)
+                raise DataError(f"label id {shown(bad)} is not 0 (bonafide) or 1 (spoof)", source)
             return arr.astype(np.int64)
         raise DataError(
             "numeric labels are ambiguous (0 = bona fide in dfaudio ids, 1 = bona fide in "
@@ -203,7 +203,7 @@ def encode_labels(
                 table[j] = int(value)
                 continue
             raise DataError(
-                f"numeric label {value!r} among strings is ambiguous; pass bonafide_value",
+                f"numeric label {shown(value)} among strings is ambiguous; pass bonafide_value",
                 source,
             )
         if value is None or (isinstance(value, float) and value != value):

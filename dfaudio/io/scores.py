@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dfaudio.exceptions import DataError
+from dfaudio.exceptions import DataError, shown
 from dfaudio.labels import BONAFIDE, SPOOF, canonical_label
 
 __all__ = ["KEY_MAP_TARGETS", "parse_key_map", "read_asv_scores", "read_scores"]
@@ -189,7 +189,7 @@ def _parse_scores(values: pd.Series, path: Path, *, line_of: Any, what: str) -> 
                 kind = "non-numeric"
         n_bad = int(bad.sum())
         more = f" ({n_bad} bad values in all)" if n_bad > 1 else ""
-        raise DataError(f"line {line_of(i)}: {kind} {what} {raw!r}{more}", path)
+        raise DataError(f"line {line_of(i)}: {kind} {what} {shown(raw)}{more}", path)
     return numbers
 
 

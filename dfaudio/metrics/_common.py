@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from dfaudio.exceptions import DataError, ParameterError
+from dfaudio.exceptions import DataError, ParameterError, shown
 from dfaudio.labels import CLASS_NAMES, encode_labels
 
 #: Offset of the first threshold below the lowest score (as in the organisers' code).
@@ -36,7 +36,7 @@ def positive_prior(value: float, name: str) -> float:
     """A prior strictly inside (0, 1)."""
     v = float(value)
     if not 0.0 < v < 1.0:
-        raise ParameterError(f"{name} must be in (0, 1), got {value!r}")
+        raise ParameterError(f"{name} must be in (0, 1), got {shown(value)}")
     return v
 
 
@@ -44,7 +44,7 @@ def positive_cost(value: float, name: str) -> float:
     """A cost strictly above 0."""
     v = float(value)
     if not v > 0.0 or not np.isfinite(v):
-        raise ParameterError(f"{name} must be a finite number > 0, got {value!r}")
+        raise ParameterError(f"{name} must be a finite number > 0, got {shown(value)}")
     return v
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from dfaudio.exceptions import AudioError, DataError, DfaudioError, ParameterError
+from dfaudio.exceptions import AudioError, DataError, DfaudioError, ParameterError, shown
 from dfaudio.labels import BONAFIDE, SPOOF, score_to_p_fake
 from dfaudio.runs.record import FitResult
 from dfaudio.scoring.backends import BACKENDS, Backend, WindowScores
@@ -360,7 +360,8 @@ class Predictor:
         StreamChunk
             One per complete window (``window_s`` seconds), as soon as it is complete;
             ``latency_ms`` is the time spent on features + model for that window. A final partial
-            window is not scored (as in training).
+            window is not scored (as in training), except when the whole stream is shorter than
+            one window: then it is scored as file mode scores such a clip (padded by the backend).
         """
         if sr <= 0:
             raise ParameterError(f"stream sample rate must be positive, got {sr}")
@@ -390,6 +391,21 @@ class Predictor:
                     latency_ms=latency,
                 )
                 index += 1
+        if index == 0 and buf.size:
+            # A stream shorter than one window is scored the way file mode scores such a clip
+            # (the backend pads it: torch repeat-pads to one window), so the two modes agree.
+            t0 = time.perf_counter()
+            s = self._window_score(np.ascontiguousarray(buf), sr)
+            latency = 1000.0 * (time.perf_counter() - t0)
+            yield StreamChunk(
+                index=0,
+                start_s=0.0,
+                score=s,
+                p_fake=self.p_fake(float(s)),
+                verdict=self.verdict(s),
+                latency_ms=latency,
+            )
+            buf = buf[:0]
         self.stream_tail_s = buf.size / sr
 
 
@@ -494,7 +510,7 @@ def _finite(value: Any, name: str) -> float:
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a number, got {value!r}") from None
+        raise ParameterError(f"{name} must be a number, got {shown(value)}") from None
     if not np.isfinite(x):
         raise ParameterError(f"{name} must be a finite number, got {x}")
     return x
@@ -504,7 +520,7 @@ def _run_threshold(value: Any, path: Path) -> float:
     """The run's recorded ``eer_threshold``, refused (naming the file) unless a finite number."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
         raise DataError(
-            f"eer_threshold {value!r} is not a finite number; re-fit the model, or pass "
+            f"eer_threshold {shown(value)} is not a finite number; re-fit the model, or pass "
             "--threshold",
             path,
         )
