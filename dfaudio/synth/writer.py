@@ -315,6 +315,12 @@ def synthesize(
     n_spoof_inputs = int((manifest["label"] == SPOOF).sum())
     records = plan_outputs(sources, out, attacks)
     planned = planned_paths(records, attacks)
+    clash = pd.Series([str(p) for p in planned]).duplicated()
+    if clash.any():
+        raise ParameterError(
+            f"{planned[int(np.argmax(clash.to_numpy()))]}: two sources would give this one copy "
+            "(same name, formats written as WAV?); rename one of them"
+        )
     check_outputs(out, planned, force=force)
     out.mkdir(parents=True, exist_ok=True)
     write_ledger(out, planned)  # before any copy, so an interrupted run's files are still ours
