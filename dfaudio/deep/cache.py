@@ -23,14 +23,13 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dfaudio.deep.config import TimeFreqConfig
+from dfaudio.deep.config import DEFAULT_CACHE_DIR, TimeFreqConfig
 from dfaudio.exceptions import AudioError, ParameterError
 from dfaudio.io.files import atomic_path
 
@@ -43,11 +42,6 @@ __all__ = [
     "precompute",
     "repeat_pad",
 ]
-
-#: Default cache folder (``--cache-dir`` overrides; ``DFAUDIO_CACHE_DIR`` sets the parent).
-DEFAULT_CACHE_DIR = (
-    Path(os.environ.get("DFAUDIO_CACHE_DIR", Path.home() / ".cache" / "dfaudio")) / "timefreq"
-)
 
 
 def repeat_pad(y: np.ndarray, n_samples: int) -> np.ndarray:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,7 @@ from dfaudio.exceptions import ParameterError
 __all__ = [
     "CACHE_VERSION",
     "CLASS_WEIGHTS",
+    "DEFAULT_CACHE_DIR",
     "DEFAULT_FEATURE",
     "DEVICES",
     "MODEL_FEATURES",
@@ -31,6 +34,10 @@ __all__ = [
     "parse_feature_params",
 ]
 
+#: Default feature cache folder (``--cache-dir`` overrides; ``DFAUDIO_CACHE_DIR`` sets the parent).
+DEFAULT_CACHE_DIR = (
+    Path(os.environ.get("DFAUDIO_CACHE_DIR", Path.home() / ".cache" / "dfaudio")) / "timefreq"
+)
 #: Bump when the cached content of an unchanged configuration changes meaning.
 CACHE_VERSION = 1
 NORMALIZATIONS = ("global", "utterance", "none")
@@ -197,8 +204,6 @@ def parse_feature_params(items: Sequence[str]) -> dict[str, Any]:
 
 
 def _default_cache_dir() -> str:
-    from dfaudio.deep.cache import DEFAULT_CACHE_DIR
-
     return str(DEFAULT_CACHE_DIR)
 
 
