@@ -788,3 +788,170 @@ def test_compare_argument_mistakes_are_one_line(tmp_path: Path) -> None:
     html.write_text("mine")
     line = _one_error_line(_invoke(["compare", str(runs), "--html", str(html)]))
     assert "already exists" in line and html.read_text() == "mine"
+
+
+# ---- full disks, read-only folders, outputs in the way
+
+
+@pytest.fixture
+def tiny_table(tmp_path: Path) -> Path:
+    """A valid feature table: 10 recordings x 4 windows of random features."""
+    import pandas as pd
+
+    from dfaudio.schema import DEEP_VOICE_FEATURES
+
+    rng = np.random.default_rng(1)
+    n = 40
+    df = pd.DataFrame(
+        rng.standard_normal((n, len(DEEP_VOICE_FEATURES))), columns=DEEP_VOICE_FEATURES
+    )
+    df["label"] = ["bonafide" if i % 10 < 5 else "spoof" for i in range(n)]
+    df["file"] = [f"rec{i % 10}.wav" for i in range(n)]
+    df["group"] = [f"rec{i % 10}" for i in range(n)]
+    df["start_s"] = [float(i // 10) for i in range(n)]
+    path = tmp_path / "table.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def tiny_audio(tmp_path: Path) -> Path:
+    from tests.conftest import tone, write_wav
+
+    root = tmp_path / "audio"
+    for rel in ("real/a.wav", "real/b.wav", "fake/c.wav"):
+        write_wav(root / rel, tone(440.0, duration_s=1.2), 16000)
+    return root
+
+
+def _outputs(tmp: Path, table: Path, audio: Path, run: Path) -> dict[str, tuple[list[str], str]]:
+    """command -> (arguments writing under tmp/out, the function doing the work)."""
+    scores = tmp / "s.txt"
+    scores.write_text(_SOFT)
+    runs = tmp / "runs"
+    _metrics_run(runs, "r")
+    out = tmp / "out"
+    return {
+        "tabulate": (
+            ["tabulate", str(audio), "-o", str(out / "t.csv")],
+            "dfaudio.tabular.tabulate",
+        ),
+        "fit-sklearn": (
+            ["fit-sklearn", "--data", str(table), "--model", "lda", "--runs-dir", str(out)],
+            "dfaudio.training.fit_sklearn.fit_sklearn",
+        ),
+        "fit-deep": (
+            ["fit-deep", "--model", "simple-ann", "--data", str(audio), "--runs-dir", str(out)],
+            "dfaudio.training.fit_torch.fit_torch",
+        ),
+        "fit-deep --cache-dir": (
+            [
+                "fit-deep",
+                "--model",
+                "simple-ann",
+                "--data",
+                str(audio),
+                "--cache-dir",
+                str(out),
+                "--runs-dir",
+                str(tmp / "elsewhere"),
+            ],
+            "dfaudio.training.fit_torch.fit_torch",
+        ),
+        "predict --scores-out": (
+            ["predict", str(run), _demo_wav(), "--scores-out", str(out / "s.txt")],
+            "dfaudio.scoring.load_predictor",
+        ),
+        "evaluate --plot": (
+            ["evaluate", str(scores), "--plot", str(out / "plots")],
+            "dfaudio.evaluation.evaluate_scores",
+        ),
+        "compare --html": (
+            ["compare", str(runs), "--html", str(out / "r.html")],
+            "dfaudio.runs.leaderboard.collect",
+        ),
+        "demo": (["demo", "--out", str(out / "demo")], "dfaudio.tabular.tabulate"),
+    }
+
+
+_COMMANDS = [
+    "tabulate", "fit-sklearn", "fit-deep", "fit-deep --cache-dir", "predict --scores-out",
+    "evaluate --plot", "compare --html", "demo",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", _COMMANDS)
+def test_read_only_output_fails_before_the_work(
+    command: str,
+    tmp_path: Path,
+    tiny_table: Path,
+    tiny_audio: Path,
+    logreg_run: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import errno
+    import tempfile
+
+    args, work = _outputs(tmp_path, tiny_table, tiny_audio, logreg_run)[command]
+
+    def read_only(*a: Any, **k: Any) -> Any:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    def no_work(*a: Any, **k: Any) -> Any:
+        raise AssertionError(f"{work} ran although the output cannot be written")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    module, name = work.rsplit(".", 1)
+    monkeypatch.setattr(__import__(module, fromlist=[name]), name, no_work)
+    line = _one_error_line(_invoke(args))
+    assert "read-only file system" in line.lower()
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*"))
+
+
+@pytest.mark.parametrize("command", ["tabulate", "predict --scores-out", "evaluate --plot"])
+def test_disk_full_is_one_line_and_leaves_nothing(
+    command: str,
+    tmp_path: Path,
+    tiny_table: Path,
+    tiny_audio: Path,
+    logreg_run: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import errno
+    import os
+
+    args, _ = _outputs(tmp_path, tiny_table, tiny_audio, logreg_run)[command]
+
+    def full(src: Any, dst: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(os, "replace", full)
+    line = _one_error_line(_invoke(args))
+    assert "no space left on device" in line
+    leftovers = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert leftovers == []  # no half-written output, no temporary .part file
+
+
+def test_output_under_a_regular_file_or_onto_a_device(tmp_path: Path, tiny_audio: Path) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    line = _one_error_line(_invoke(["tabulate", str(tiny_audio), "-o", str(blocker / "t.csv")]))
+    assert f"{blocker} is a file" in line
+    line = _one_error_line(
+        _invoke(["predict", str(tiny_audio), str(tiny_audio), "--scores-out", "/dev/null"])
+    )
+    assert "/dev/null: is a character device (not a regular file)" in line
+
+
+def test_existing_scores_out_is_refused_before_scoring(
+    logreg_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dfaudio.scoring as scoring
+
+    out = tmp_path / "scores.txt"
+    out.write_text("mine")
+    monkeypatch.setattr(scoring, "load_predictor", lambda *a, **k: pytest.fail("scored first"))
+    line = _one_error_line(
+        _invoke(["predict", str(logreg_run), _demo_wav(), "--scores-out", str(out)])
+    )
+    assert "already exists" in line and out.read_text() == "mine"

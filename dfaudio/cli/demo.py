@@ -163,6 +163,7 @@ def cli(out_dir: str, force: bool, jobs: int, seed: int) -> None:
     from dfaudio.cli.tabulate import format_summary
     from dfaudio.datasets import describe, load_manifest
     from dfaudio.features import enable_numba_cache
+    from dfaudio.io.files import check_folder_writable
     from dfaudio.models.persist import sha256
     from dfaudio.runs.leaderboard import collect, render
     from dfaudio.tables import validate_table
@@ -175,6 +176,7 @@ def cli(out_dir: str, force: bool, jobs: int, seed: int) -> None:
     out = Path(out_dir)
     table_path, runs_dir = out / "table.csv", out / "runs"
     written = clear_earlier_demo(out, force=force)
+    check_folder_writable(out)  # a read-only place fails before any folder is made
     out.mkdir(parents=True, exist_ok=True)
     written["table.csv"] = None  # listed before it is written: an interrupted demo still owns it
     _write_marker(out, written)  # also proves --out is writable before any work

@@ -258,7 +258,7 @@ def _existing(path: str | Path) -> Path:
 
     kind = special_file_kind(p)
     if kind is not None:  # a FIFO or /dev/null has st_size 0 but is not an empty file
-        raise AudioError(p, "unreadable", f"is {kind}, not an audio file")
+        raise AudioError(p, "unreadable", f"is {kind} (not an audio file)")
     if p.stat().st_size == 0:
         raise AudioError(p, "empty", "file has 0 bytes")
     truncated = _wav_truncation(p)

@@ -43,7 +43,7 @@ def _check_target(path: str | Path, *, force: bool) -> Path:
     p = Path(path)
     kind = special_file_kind(p)
     if kind is not None:
-        raise ParameterError(f"{p}: is {kind}, not a regular file; give a file name")
+        raise ParameterError(f"{p}: is {kind} (not a regular file); give a file name")
     if p.exists() and not force:
         raise ParameterError(f"{p}: already exists; pass force=True to overwrite")
     return p
