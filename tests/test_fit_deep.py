@@ -456,3 +456,28 @@ def test_freeze_everything_is_refused(separable, tmp_path) -> None:
     assert r.exit_code == 2
     assert "error: --freeze 8 would freeze all 8 parameter tensors of simple-ann" in r.output
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_stream_scores_a_clip_shorter_than_the_window_like_file_mode(separable_run, separable):
+    """predict --stream used to refuse a clip shorter than the model's window that file mode
+    repeat-pads; both now give the same single score."""
+    from dfaudio.io.audio import load
+
+    short = separable / "real" / "r00.wav"  # 0.3 s, the window is 0.5 s
+    pred = _predictor(separable_run.run_dir)
+    file_score = pred.score_file(short)
+    assert file_score.n_windows == 1 and "repeat-padded" in " ".join(file_score.notes)
+    y, sr = load(short, sr=None)
+    chunks = list(pred.stream((y[i : i + 1000] for i in range(0, len(y), 1000)), sr=sr))
+    assert len(chunks) == 1 and pred.stream_tail_s == 0.0
+    assert chunks[0].score == pytest.approx(file_score.score, rel=1e-5, abs=1e-5)
+    assert chunks[0].verdict == file_score.verdict
+    # a long stream still scores whole windows only (the tail is not padded)
+    long = separable / "real" / "r11.wav"  # 1.1 s -> 2 windows + 0.1 s tail
+    y, sr = load(long, sr=None)
+    assert len(list(pred.stream([y], sr=sr))) == 2 and pred.stream_tail_s == pytest.approx(0.1)
+    r = CliRunner().invoke(
+        main_cli, ["predict", str(separable_run.run_dir), str(short), "--stream"]
+    )
+    assert r.exit_code == 0, r.output
+    assert "stream ended before" not in r.output
