@@ -116,6 +116,7 @@ def test_unreadable_tables_name_the_file(tmp_path: Path) -> None:
         read_table(tmp_path / "nope.parquet")
 
 
+@pytest.mark.slow
 def test_tabulate_writes_parquet_and_fit_sklearn_reads_it(tmp_path: Path) -> None:
     for i in range(3):
         real = tone(200.0 + 50 * i, sr=8000, duration_s=3.0)
