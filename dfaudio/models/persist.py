@@ -34,6 +34,7 @@ __all__ = [
     "SKOPS_ALLOWED",
     "load_sklearn",
     "read_model_info",
+    "save_model_file",
     "save_sklearn",
     "sha256",
     "skops_types",
@@ -149,26 +150,38 @@ def _is_xgboost(est: Any) -> bool:
     return type(est).__module__.startswith("xgboost")
 
 
-def save_sklearn(est: Any, run_dir: str | Path, *, extra: dict[str, Any] | None = None) -> Path:
-    """Save a fitted estimator into ``run_dir``; returns the model file path.
+def save_model_file(est: Any, run_dir: str | Path) -> tuple[Path, str]:
+    """Write a fitted estimator's model file into ``run_dir``; returns its path and format.
 
-    Also writes ``model.json`` with the format, file name and SHA-256 (and ``extra``).
+    XGBoost models go to ``model.ubj`` (format ``"xgboost"``), anything else to ``model.skops``
+    (``"skops"``). ``model.json`` is written by the run writer
+    (:meth:`dfaudio.runs.RunWriter.model_info`) or by :func:`save_sklearn`.
     """
     d = Path(run_dir)
     if _is_xgboost(est):
-        path, fmt = d / "model.ubj", "xgboost"
+        path, fmt = d / MODEL_FILES["xgboost"], "xgboost"
         with atomic_path(path, force=True) as tmp:
             est.save_model(str(tmp.with_suffix(".ubj")))
             tmp.with_suffix(".ubj").replace(tmp)
     else:
         import skops.io as sio
 
-        path, fmt = d / "model.skops", "skops"
+        path, fmt = d / MODEL_FILES["skops"], "skops"
         with atomic_path(path, force=True) as tmp:
             sio.dump(est, tmp)
+    return path, fmt
+
+
+def save_sklearn(est: Any, run_dir: str | Path, *, extra: dict[str, Any] | None = None) -> Path:
+    """Save a fitted estimator and a minimal ``model.json`` into a folder; returns the model file.
+
+    ``model.json`` holds the format, file name and SHA-256 (and ``extra``): the keys of
+    :class:`dfaudio.runs.ModelInfo`, which run directories use.
+    """
+    path, fmt = save_model_file(est, run_dir)
     info = {"format": fmt, "file": path.name, "sha256": sha256(path), "writer": "dfaudio"}
     info.update(extra or {})
-    write_json(d / MODEL_INFO, info, force=True)
+    write_json(Path(run_dir) / MODEL_INFO, info, force=True)
     return path
 
 
