@@ -955,3 +955,113 @@ def test_existing_scores_out_is_refused_before_scoring(
         _invoke(["predict", str(logreg_run), _demo_wav(), "--scores-out", str(out)])
     )
     assert "already exists" in line and out.read_text() == "mine"
+
+
+# ============================================================ 3/4. usage values
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["-j", "0"], "--jobs must be at least 1 (parallel processes) or -1 (all cores); got"),
+        (["-j", "-5"], "--jobs must be at least 1 (parallel processes) or -1 (all cores); got"),
+        (["--seed", "-1"], "--seed must be between 0 and 4294967295"),
+        (["--seed", str(2**32)], "--seed must be between 0 and 4294967295"),
+        (["--sr", "1"], "--sr must be between 1000 Hz and 384000 Hz, got 1 Hz"),
+        (["--sr", "100"], "--sr must be between 1000 Hz and 384000 Hz, got 100 Hz"),
+        (["--scheduler", "notaurl"], "--scheduler 'notaurl': expected a Dask scheduler address"),
+    ],
+)
+def test_tabulate_usage_values(
+    tiny_audio: Path, tmp_path: Path, extra: list, expected: str
+) -> None:
+    out = tmp_path / "t.csv"
+    line = _one_error_line(_invoke(["tabulate", str(tiny_audio), "-o", str(out), *extra]))
+    assert expected in line and not out.exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-1"])
+def test_tabulate_window_must_be_finite_and_positive(
+    tiny_audio: Path, tmp_path: Path, value: str
+) -> None:
+    res = _invoke(["tabulate", str(tiny_audio), "-o", str(tmp_path / "t.csv"), "--window", value])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "must be a positive, finite number of seconds" in res.output
+
+
+def test_many_jobs_are_capped_at_the_work_and_said(tiny_audio: Path, tmp_path: Path) -> None:
+    import os
+
+    res = _invoke(["tabulate", str(tiny_audio), "-o", str(tmp_path / "t.csv"), "-j", "1000", "-q"])
+    assert res.exit_code == 0, res.output
+    cap = min(3, os.cpu_count() or 1)
+    assert f"note: --jobs 1000 capped at {cap} (3 files, " in res.output
+
+
+def _table_variant(tiny_table: Path, tmp_path: Path, change: str) -> Path:
+    import pandas as pd
+
+    df = pd.read_csv(tiny_table)
+    if change == "one-group":
+        df["group"] = "g"
+    elif change == "huge":
+        df.loc[3, "mfcc1"], df.loc[5, "mfcc2"] = 1e308, -1e308
+    out = tmp_path / f"{change}.csv"
+    df.to_csv(out, index=False)
+    if change == "duplicate":
+        head, rest = tiny_table.read_text().split("\n", 1)
+        out.write_text(head.replace("mfcc2", "mfcc1", 1) + "\n" + rest)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("change", "extra", "expected"),
+    [
+        ("none", ["-j", "0"], "--jobs must be at least 1"),
+        ("none", ["--seed", "-3"], "--seed must be between 0 and 4294967295"),
+        ("none", ["--test-size", "0.01"], "use --test-size 0.1 or larger"),
+        ("one-group", ["--cv", "10"], "only 1 group (recording/speaker): grouped folds need"),
+        ("duplicate", [], "the header names a column more than once: 'mfcc1' (2 times)"),
+        ("huge", [], "2 row(s) with values beyond +-1e+150 (first: line 5, column 'mfcc1'"),
+    ],
+)
+def test_fit_sklearn_usage_values(
+    tiny_table: Path, tmp_path: Path, change: str, extra: list, expected: str
+) -> None:
+    table = tiny_table if change == "none" else _table_variant(tiny_table, tmp_path, change)
+    args = ["fit-sklearn", "--data", str(table), "--model", "lda", "--runs-dir", str(tmp_path)]
+    line = _one_error_line(_invoke([*args, *extra]))
+    assert expected in line
+    assert "mfcc1.1" not in line and "np.int64" not in line
+
+
+@pytest.mark.parametrize("param", ["n_mels=0", "n_mels=-3"])
+def test_fit_deep_feature_param_counts(tiny_audio: Path, tmp_path: Path, param: str) -> None:
+    args = ["fit-deep", "--model", "simple-ann", "--feature", "mel", "--data", str(tiny_audio)]
+    args += ["--feature-param", param, "--runs-dir", str(tmp_path / "runs"), "--no-cache", "-q"]
+    line = _one_error_line(_invoke(args))
+    assert f"{param}: must be at least 1" in line
+
+
+def test_special_files_are_named_as_such(logreg_run: Path, tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "audio.fifo"
+    os.mkfifo(fifo)
+    res = _invoke(["predict", str(logreg_run), str(fifo), "/dev/null"])
+    assert res.exit_code == 2
+    assert f"warning: {fifo}: unreadable: is a FIFO (named pipe) (not an audio file)" in res.output
+    assert "warning: /dev/null: unreadable: is a character device (not an audio file)" in res.output
+    assert "0 bytes" not in res.output and "not found" not in res.output
+
+
+def test_messages_show_plain_values(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("file,label,score\na,bonafide,nan\nb,spoof,0.5\nc,bonafide,0.3\n")
+    line = _one_error_line(_invoke(["evaluate", str(path)]))
+    assert "line 2: missing score nan" in line and "np." not in line
+    from dfaudio.labels import encode_labels
+
+    with pytest.raises(DataError) as err:
+        encode_labels(np.array([0, 1, 2]), allow_ids=True)
+    assert "label id 2 is not 0" in str(err.value)

@@ -195,7 +195,7 @@ def check_jobs(
 
     if jobs == 0 or jobs < -1:
         raise ParameterError(
-            f"{flag} must be a positive number of workers, or -1 for all cores; got {jobs}"
+            f"{flag} must be at least 1 (parallel processes) or -1 (all cores); got {jobs}"
         )
     cores = os.cpu_count() or 1
     limit = min(cores, n_work) if n_work else cores
