@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -217,3 +218,67 @@ def test_calibrate_refuses_a_sample_the_run_ranks_backwards(small_run, tmp_path,
     res = CliRunner().invoke(cli, ["calibrate", str(small_run), "--data", str(sample)])
     assert res.exit_code == 2 and "BELOW spoof" in res.output
     assert not small_run.with_name(small_run.name + "-cal").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# fusion
+# --------------------------------------------------------------------------------------------
+
+
+def _voices_and_noises(root, seed, n):
+    from tests.conftest import write_wav
+
+    sr = 16000
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        t = np.arange(int(sr * (1.1 + rng.random()))) / sr
+        f0 = 120 + 200 * rng.random()
+        mix = rng.random()  # overlapping classes: some voices noisy, some noises tonal
+        voiced = 0.2 * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in (1, 2, 3))
+        voiced = voiced + 0.1 * mix * rng.standard_normal(t.size)
+        write_wav(root / "real" / f"r{i:02d}.wav", voiced.astype(np.float32), sr)
+        noise = 0.1 * rng.standard_normal(t.size) + 0.15 * mix * np.sin(2 * np.pi * f0 * t)
+        write_wav(root / "fake" / f"f{i:02d}.wav", noise.astype(np.float32), sr)
+
+
+@pytest.mark.slow
+def test_fuse_writes_a_ranked_run_with_out_of_fold_scores(tmp_path):
+    from click.testing import CliRunner
+
+    from dfaudio.cli.main import cli
+    from dfaudio.metrics.calibration import fit_fusion
+    from dfaudio.runs.leaderboard import collect
+    from dfaudio.training.fit_sklearn import fit_sklearn
+
+    _voices_and_noises(tmp_path / "train", 0, 10)
+    _voices_and_noises(tmp_path / "dev", 1, 9)
+    runner = CliRunner()
+    tab = runner.invoke(cli, ["tabulate", str(tmp_path / "train"), "-o", str(tmp_path / "t.csv")])
+    assert tab.exit_code == 0, tab.output
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "t.csv")
+    runs = tmp_path / "runs"
+    members = [fit_sklearn(table, model=m, cv=2, runs_dir=runs).run_dir for m in ("logreg", "gnb")]
+    res = runner.invoke(
+        cli, ["fuse", *map(str, members), "--data", str(tmp_path / "dev"), "--cv", "3",
+              "--runs-dir", str(runs), "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    run = Path(out["run"])
+    assert out["kind"] == "fusion" and out["n_rows"] == 18 and out["n_folds"] == 3
+    assert len(out["fusion"]["weights"]) == 2 and set(out["member_eer"]) == {
+        m.name for m in members
+    }
+    scores = pd.read_csv(run / "scores.csv")
+    assert sorted(scores["fold"].unique()) == [0, 1, 2]
+    # each fold's fused score comes from weights learned on the other folds only
+    X = scores[["member_1", "member_2"]].to_numpy()
+    for k in range(3):
+        test = scores["fold"].to_numpy() == k
+        w = fit_fusion(scores["label"][~test], X[~test])
+        assert np.allclose(w.transform(X[test]), scores["score"][test], atol=1e-4)
+    assert (run / "fusion.json").is_file() and (run / "calibration.json").is_file()
+    board = collect(runs)
+    assert "fusion" in set(board["kind"]) and run.name in set(board["run"])

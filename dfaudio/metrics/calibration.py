@@ -40,9 +40,11 @@ from dfaudio.metrics.dcf import C_FA, C_MISS, P_SPOOF, bayes_threshold
 __all__ = [
     "CALIBRATION_METHODS",
     "Calibration",
+    "LinearFusion",
     "LogisticCalibration",
     "PavCalibration",
     "fit_calibration",
+    "fit_fusion",
     "from_dict",
     "llr_to_p_fake",
     "reliability_table",
@@ -367,3 +369,114 @@ def reliability_table(
         bins.append({"p_fake": mean_pred, "spoof_rate": rate, "n": int(part.size)})
         ece += part.size * abs(mean_pred - rate)
     return {"p_spoof": p, "bins": bins, "ece": ece / pred.size}
+
+
+@dataclass
+class LinearFusion:
+    """``llr = weights . scores + offset``: a logistic-regression fusion of several systems."""
+
+    weights: list[float] = field(default_factory=list)
+    offset: float = 0.0
+    names: list[str] = field(default_factory=list)
+    n_bonafide: int = 0
+    n_spoof: int = 0
+    train_p_spoof: float = 0.5
+
+    method = "linear-fusion"
+
+    def transform(self, scores: Any) -> np.ndarray:
+        """``scores [shape=(n, n_systems)]`` -> fused LLRs ``[shape=(n,)]``."""
+        m = np.asarray(scores, dtype=np.float64)
+        if m.ndim != 2 or m.shape[1] != len(self.weights):
+            raise DataError(
+                f"fusion of {len(self.weights)} systems needs a (n, {len(self.weights)}) score "
+                f"matrix, got shape {m.shape}"
+            )
+        return m @ np.asarray(self.weights) + self.offset
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        return {
+            "method": self.method,
+            "weights": [float(w) for w in self.weights],
+            "offset": float(self.offset),
+            "names": list(self.names),
+            "n_bonafide": int(self.n_bonafide),
+            "n_spoof": int(self.n_spoof),
+            "train_p_spoof": float(self.train_p_spoof),
+        }
+
+
+def _fit_linear(
+    X: np.ndarray, is_bona: np.ndarray, train_p_spoof: float
+) -> tuple[np.ndarray, float]:
+    """Prior-weighted logistic regression of ``is_bona`` on the columns of ``X`` (Newton)."""
+    p = positive_prior(train_p_spoof, "train_p_spoof")
+    n_b, n_s = int(is_bona.sum()), int((~is_bona).sum())
+    w = np.where(is_bona, (1 - p) / n_b, p / n_s)
+    y = is_bona.astype(np.float64)
+    prior_logit = math.log((1 - p) / p)
+    mu = X.mean(axis=0)
+    sd = X.std(axis=0)
+    sd[sd == 0] = 1.0
+    Z = np.column_stack(((X - mu) / sd, np.ones(X.shape[0])))
+    theta = np.zeros(Z.shape[1])
+    ridge = 1e-9
+    for _ in range(100):
+        q = 1.0 / (1.0 + np.exp(-np.clip(Z @ theta + prior_logit, -700, 700)))
+        grad = Z.T @ (w * (q - y)) + ridge * theta
+        hess = (Z * (w * q * (1 - q))[:, None]).T @ Z + ridge * np.eye(Z.shape[1])
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            break
+        theta -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    weights = theta[:-1] / sd
+    offset = float(theta[-1] - (theta[:-1] * mu / sd).sum())
+    return weights, offset
+
+
+def fit_fusion(
+    labels: Any,
+    scores: Any,
+    *,
+    names: list[str] | None = None,
+    bonafide_value: Any = None,
+    train_p_spoof: float = 0.5,
+) -> LinearFusion:
+    """Learn a logistic-regression fusion (an LLR) of several systems' scores on dev trials.
+
+    Parameters
+    ----------
+    labels : array-like [shape=(n,)]
+    scores : array-like [shape=(n, n_systems)]
+        Each column one system's scores of the same trials (higher = more bona fide).
+    names : list of str, optional
+        The systems' names (recorded).
+    train_p_spoof : float
+        Training prior (0.5 minimises Cllr).
+
+    Returns
+    -------
+    LinearFusion
+    """
+    from dfaudio.metrics._common import label_ids
+
+    ids = label_ids(labels, bonafide_value=bonafide_value)
+    X = np.asarray(scores, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] != ids.size:
+        raise DataError(f"fusion needs a ({ids.size}, n_systems) score matrix, got {X.shape}")
+    if not np.isfinite(X).all():
+        raise DataError("fusion scores contain non-finite values")
+    require_both(int((ids == 0).sum()), int((ids == 1).sum()), "fusion")
+    weights, offset = _fit_linear(X, ids == 0, train_p_spoof)
+    return LinearFusion(
+        weights=weights.tolist(),
+        offset=offset,
+        names=list(names or [f"system {i + 1}" for i in range(X.shape[1])]),
+        n_bonafide=int((ids == 0).sum()),
+        n_spoof=int((ids == 1).sum()),
+        train_p_spoof=train_p_spoof,
+    )
