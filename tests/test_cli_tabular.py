@@ -250,10 +250,11 @@ def test_fit_sklearn_json_cv(demo_csv: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     m = json.loads(res.stdout)
     assert m["split_type"] == "grouped" and m["n_folds"] == 3
-    for key in ("accuracy", "eer", "roc_auc", "eer_pooled", "balanced_accuracy"):
+    for key in ("accuracy", "eer", "roc_auc", "eer_fold_mean", "balanced_accuracy"):
         assert 0.0 <= m[key] <= 1.0, key  # fractions, not percent
     assert [f["eer"] for f in m["folds"]] and len(m["folds"]) == 3
-    assert m["eer"] == pytest.approx(np.mean([f["eer"] for f in m["folds"]]))
+    assert m["eer_fold_mean"] == pytest.approx(np.mean([f["eer"] for f in m["folds"]]))
+    assert m["eer"] == m["pooled"]["eer"]  # the headline is pooled over all held-out rows
     run_dir = Path(m["run_dir"])
     assert run_dir.parent == runs
     for name in ("config.json", "metrics.json", "scores.csv", "model.skops", "environment.json"):
