@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The seed's table on ASVspoof 2019 LA: {simple-ann, simple-cnn, resnet101} x {mel, mfcc, lfcc, chroma}.
+# The seed's table on ASVspoof 2019 LA: {simple-ann, simple-cnn, resnet101} x {mel, mfcc, lfcc, chroma},
+# plus lstm and conv1d-lstm on MFCCs.
 #
 # Needs the corpus (Edinburgh DataShare 10283/3336), unpacked so that LA_ROOT holds
 #   ASVspoof2019_LA_train/flac, ASVspoof2019_LA_dev/flac, ASVspoof2019_LA_eval/flac and
