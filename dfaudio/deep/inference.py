@@ -70,8 +70,6 @@ class TorchBackend:
         logits = self.model(torch.from_numpy(x).to(self.device)).float().cpu().numpy()
         return logits_to_scores(logits)
 
-    _scores = scores_of_features  # the name dfaudio.scoring.torch calls
-
     def features(self, y: np.ndarray, sr: int) -> np.ndarray:
         """Whole-clip feature of a signal, resampled to the run's rate and repeat-padded to at
         least one window (as in training)."""
