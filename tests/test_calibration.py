@@ -282,3 +282,48 @@ def test_fuse_writes_a_ranked_run_with_out_of_fold_scores(tmp_path):
     assert (run / "fusion.json").is_file() and (run / "calibration.json").is_file()
     board = collect(runs)
     assert "fusion" in set(board["kind"]) and run.name in set(board["run"])
+
+
+# --------------------------------------------------------------------------------------------
+# compare --paired and the leaderboard columns
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_compare_paired_on_two_runs_of_the_same_table(small_run, shared_data):
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from dfaudio.cli.main import cli
+    from dfaudio.training.fit_sklearn import fit_sklearn
+
+    df = pd.read_csv(shared_data / "deep-voice" / "DATASET-balanced.csv")
+    sub = pd.concat([df[df["LABEL"] == "REAL"].iloc[:300], df[df["LABEL"] == "FAKE"].iloc[:300]])
+    other = fit_sklearn(sub.reset_index(drop=True), model="gnb", cv=3, runs_dir=small_run.parent)
+    runner = CliRunner()
+    res = runner.invoke(
+        cli, ["compare", "--paired", str(small_run), str(other.run_dir), "--bootstrap", "200",
+              "--format", "json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["n_trials"] == 600 and out["level"] == "window"
+    for key in ("eer", "min_dcf"):
+        v = out[key]
+        assert v["diff"] == pytest.approx(v["a"] - v["b"])
+        assert v["low"] <= v["diff"] <= v["high"]
+    lda = json.loads((small_run / "metrics.json").read_text())
+    assert out["eer"]["a"] == pytest.approx(lda["eer"], abs=1e-9)  # the same pooled trials
+    m = out["mcnemar"]
+    assert m["only_a_wrong"] + m["both_wrong"] == m["errors_a"]
+    assert "Bayes" in m["threshold_a_source"]
+    swapped = runner.invoke(
+        cli, ["compare", "--paired", str(other.run_dir), str(small_run), "--bootstrap", "200",
+              "--format", "json"],
+    )  # fmt: skip
+    assert json.loads(swapped.output)["eer"]["diff"] == pytest.approx(-out["eer"]["diff"])
+    text = runner.invoke(cli, ["compare", "--paired", str(small_run), str(other.run_dir),
+                               "--bootstrap", "100"])  # fmt: skip
+    assert text.exit_code == 0 and "McNemar: only A wrong" in text.output
+    board = runner.invoke(cli, ["compare", str(small_run.parent)])
+    assert "minDCF" in board.output and "actDCF" in board.output

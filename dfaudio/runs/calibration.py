@@ -34,6 +34,7 @@ __all__ = [
     "cross_fitted_llr",
     "load_run_calibration",
     "recalibrate_run",
+    "register_leaderboard_columns",
     "run_calibration",
     "write_run_calibration",
 ]
@@ -292,3 +293,32 @@ def recalibrate_run(
     metrics["calibration"] = summary
     write_json(dest / METRICS, metrics, force=True)
     return dest, {**summary, **cal.to_dict()}
+
+
+def _cal_value(key: str) -> Any:
+    def value(m: dict[str, Any]) -> Any:
+        cal = m.get("calibration")
+        return cal.get(key) if isinstance(cal, dict) else None
+
+    return value
+
+
+def register_leaderboard_columns() -> None:
+    """Add minDCF and the cross-fitted actDCF of every run's map to the leaderboard (once).
+
+    Both come from ``metrics.json`` ``calibration`` (held-out files, ASVspoof 5 costs); runs
+    written before calibration existed show ``-``.
+    """
+    from dfaudio.runs.leaderboard import COLUMNS, Column, add_column
+
+    def fmt(x: Any) -> str:
+        return "-" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x:.4f}"
+
+    keys = {c.key for c in COLUMNS}
+    if "min_dcf" not in keys:
+        add_column(Column("min_dcf", "minDCF", _cal_value("min_dcf"), fmt=fmt, right=True))
+    if "act_dcf" not in keys:
+        add_column(
+            Column("act_dcf", "actDCF", _cal_value("act_dcf"), fmt=fmt, right=True),
+            after="min_dcf",
+        )
