@@ -42,6 +42,8 @@ __all__ = [
 
 #: Cell kinds.
 IN_CORPUS, CROSS_CORPUS = "in-corpus", "cross-corpus"
+#: Cells with fewer held-out trials of a class are marked (the leaderboard's ranking rule).
+MIN_TRIALS_PER_CLASS = 25
 FORMATS = ("table", "markdown", "csv", "json")
 
 
@@ -54,6 +56,7 @@ class Corpus:
     source: str
     test_ok: bool = True
     note: str = ""
+    train_ok: bool = True
 
 
 @dataclass
@@ -69,6 +72,12 @@ class Cell:
     n_bonafide: int = 0
     n_spoof: int = 0
     note: str = ""
+    folds: int | None = None
+
+    @property
+    def few_trials(self) -> bool:
+        """Fewer than :data:`MIN_TRIALS_PER_CLASS` trials of a class: an anecdote, not a rate."""
+        return self.eer is not None and min(self.n_bonafide, self.n_spoof) < MIN_TRIALS_PER_CLASS
 
     def as_dict(self) -> dict[str, Any]:
         """JSON/CSV-ready form."""
@@ -82,6 +91,8 @@ class Cell:
             "eer_ci95_high": self.ci95[1] if self.ci95 else None,
             "n_bonafide": self.n_bonafide,
             "n_spoof": self.n_spoof,
+            "few_trials": self.few_trials,
+            "folds": self.folds,
             "note": self.note,
         }
 
@@ -214,13 +225,19 @@ def _diagonal(c: Corpus, model: str, *, cv: int, seed: int, jobs: int) -> Cell:
     if not c.test_ok:
         cell.note = "no provenance"
         return cell
-    try:
-        res = fit_sklearn(
-            c.table, model=model, cv=cv, split_by="group", seed=seed, runs_dir=None, jobs=jobs
-        )
-    except ParameterError as exc:
-        cell.note = str(exc)
+    res = None
+    for k in range(cv, 1, -1):  # small corpora: fewer folds, said in the cell
+        try:
+            res = fit_sklearn(
+                c.table, model=model, cv=k, split_by="group", seed=seed, runs_dir=None, jobs=jobs
+            )
+            break
+        except ParameterError as exc:
+            cell.note = str(exc)
+    if res is None:
         return cell
+    cell.folds = k
+    cell.note = "" if k == cv else f"{k}-fold (too few groups for {cv})"
     m = res.metrics
     cell.eer = float(m["eer"])
     ci = m.get("eer_ci95")
@@ -301,6 +318,8 @@ def crosseval(
     cells: list[Cell] = []
     for model in models:
         for row in corpora:
+            if not row.train_ok:
+                continue
             est = make_model(model, seed=seed)
             est.fit(row.table.X, row.table.y)
             for col in corpora:
@@ -313,8 +332,12 @@ def crosseval(
                 cells.append(cell)
                 if progress is not None:
                     progress(_cell_line(cell))
-    names = [c.name for c in corpora]
     columns = [c.name for c in corpora if c.test_ok]
+    names = [c.name for c in corpora if c.train_ok]
+    if any(c.few_trials for c in cells):
+        notes.append(
+            f"*: fewer than {MIN_TRIALS_PER_CLASS} test trials of a class; an anecdote, not a rate"
+        )
     return Matrix(names, list(models), cells, cv=cv, seed=seed, notes=notes, columns=columns)
 
 
@@ -330,6 +353,10 @@ def _fmt(c: Cell | None, *, markdown: bool = False) -> str:
     s = f"{100 * c.eer:.1f}"
     if c.ci95:
         s += f" [{100 * c.ci95[0]:.1f}-{100 * c.ci95[1]:.1f}]"
+    if c.few_trials:
+        s += "*"
+    if c.note and c.kind == IN_CORPUS:
+        s += f" ({c.note})"
     if markdown and c.kind == IN_CORPUS:
         s = f"**{s}**"
     return s
