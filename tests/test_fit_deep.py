@@ -101,10 +101,23 @@ def test_help_is_light_and_lists_models() -> None:
         "import sys; from click.testing import CliRunner; from dfaudio.cli.main import cli;"
         "r = CliRunner().invoke(cli, ['fit-deep', '--help']); print(r.exit_code);"
         "print('--resume' in r.output, 'timm:<name>' in r.output);"
+        "print(all(m in r.output for m in ('lstm', 'conv1d-lstm', 'lcnn', 'simple-cnn')));"
         "print(any(m in sys.modules for m in ('torch', 'timm', 'librosa')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["0", "True", "True", "False"]
+    assert out.stdout.split() == ["0", "True", "True", "True", "False"]
+
+
+def test_deep_config_is_torch_free() -> None:
+    """The CLI builds DeepConfig without torch; the package resolves its names lazily."""
+    code = (
+        "import sys, dfaudio.deep as d, dfaudio.deep.config as c;"
+        "cfg = c.DeepConfig(model='conv1d-lstm');"
+        "print(cfg.feature, cfg.feature_params['n_mfcc'], 'torch' in sys.modules);"
+        "d.Trainer; print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["mfcc", "40", "False", "True"]
 
 
 def test_cli_model_names_match_registry() -> None:
