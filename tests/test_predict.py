@@ -360,3 +360,74 @@ def test_predict_resamples_to_the_training_feature_rate(tmp_path: Path, shared_d
 
     expected, _, _ = model_scores(load_sklearn(res.run_dir), X)
     assert [w["score"] for w in out.windows] == pytest.approx(list(expected), abs=1e-6)
+
+
+# ------------------------------------------------------------------------ score_array, backends
+
+
+def test_score_array_equals_score_file(runs: dict[str, Path], shared_data: Path) -> None:
+    """A signal in memory scores as the file it came from, also when it must be resampled
+    (LibriSpeech at 16 kHz, models trained on 22.05 kHz features)."""
+    from dfaudio.io.audio import load
+    from dfaudio.scoring import load_predictor
+
+    pred = load_predictor(runs["xgboost"])
+    for rel in (UNSEEN_FAKE, UNSEEN_REAL):
+        y, sr = load(shared_data / rel)
+        from_file = pred.score_file(shared_data / rel, per_window=True)
+        from_array = pred.score_array(y, sr, per_window=True)
+        assert from_array.n_windows == from_file.n_windows
+        np.testing.assert_allclose(
+            [w["score"] for w in from_array.windows], [w["score"] for w in from_file.windows],
+            rtol=1e-4, atol=1e-4,
+        )  # fmt: skip
+        assert from_array.verdict == from_file.verdict and from_array.file == "<array>"
+        assert from_array.sr == from_file.sr == 22050
+    assert any("resampled 16000 Hz -> 22050 Hz" in n for n in from_array.notes)
+
+
+def test_score_array_refuses_bad_signals(runs: dict[str, Path]) -> None:
+    from dfaudio.exceptions import ParameterError
+    from dfaudio.scoring import load_predictor
+
+    pred = load_predictor(runs["logreg"])
+    with pytest.raises(ParameterError, match="mono"):
+        pred.score_array(np.zeros((2, 22050), np.float32), 22050)
+    with pytest.raises(ParameterError, match="NaN"):
+        pred.score_array(np.full(22050, np.nan, np.float32), 22050)
+    with pytest.raises(ParameterError, match=r"at least 0\.1 s"):
+        pred.score_array(np.ones(100, np.float32), 22050)
+
+
+def test_backends_are_looked_up_by_run_kind(runs: dict[str, Path], tmp_path: Path) -> None:
+    """A new run kind plugs in through the registry alone (the predictor has no kind branches);
+    an unknown kind is a one-line DataError."""
+    from dfaudio.exceptions import DataError
+    from dfaudio.scoring import BACKENDS, WindowScores, load_predictor
+
+    run = tmp_path / "run"
+    shutil.copytree(runs["logreg"], run)
+    cfg = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**cfg, "kind": "toy"}))
+    with pytest.raises(DataError, match="unknown run kind 'toy'"):
+        load_predictor(run)
+
+    class Toy:
+        kind, window_s, sr, rate_reason = "toy", 0.5, 8000, "the toy's rate"
+
+        def score_file(self, path: str, *, sr: int | None = None) -> WindowScores:
+            raise AssertionError("not used")
+
+        def score_array(self, y: np.ndarray, sr: int) -> WindowScores:
+            n = int(y.size // (self.window_s * sr))
+            return WindowScores(np.full(n, -1.0), np.arange(n) * self.window_s, y.size / sr)
+
+    BACKENDS.register("toy", lambda d, c, m, trust=False: Toy())
+    try:
+        pred = load_predictor(run)
+        res = pred.score_array(np.ones(16000, np.float32) * 0.1, 16000)  # 1 s at 16 kHz
+        assert (pred.kind, res.n_windows, res.verdict, res.sr) == ("toy", 2, "spoof", 8000)
+        assert res.notes[0] == "resampled 16000 Hz -> 8000 Hz (the toy's rate)"
+    finally:
+        BACKENDS._entries.pop("toy")
+        BACKENDS._help.pop("toy")
