@@ -78,6 +78,14 @@ Early stopping and the kept weights use the dev EER; metrics are on the test/eva
 @click.option("--patience", type=int, default=3, show_default=True,
               help="Stop after this many epochs without a lower dev EER.")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Fit N times with seeds SEED..SEED+N-1 (one run each) and report mean ± std; the "
+    "leaderboard shows the spread.",
+)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True)  # fmt: skip
 @click.option("--amp", is_flag=True, help="Mixed precision (CUDA only).")
@@ -138,11 +146,29 @@ def cli(ctx: click.Context, **opts: object) -> None:
         for spec in parse_eval_data(eval_data):
             if not Path(spec.path).exists():
                 raise DataError(f"eval set {spec.name!r}: no such file or directory", spec.path)
-    try:
-        result = _run(ctx, opts)
-    except TrainingInterrupted as exc:
-        click.echo(f"\n{exc}", err=True)
-        sys.exit(130)
+    n_seeds = int(opts.pop("seeds", 1) or 1)  # type: ignore[call-overload]
+    if n_seeds > 1 and opts.get("resume_dir"):
+        raise click.UsageError("--seeds does not combine with --resume")
+    results = []
+    for k in range(n_seeds):
+        run_opts = dict(opts, seed=int(opts["seed"]) + k)  # type: ignore[call-overload]
+        try:
+            results.append(_run(ctx, run_opts))
+        except TrainingInterrupted as exc:
+            click.echo(f"\n{exc}", err=True)
+            sys.exit(130)
+        if n_seeds > 1 and not opts["as_json"]:
+            click.echo(format_result(dict(results[-1].metrics, run_dir=str(results[-1].run_dir))))
+    if n_seeds > 1:
+        from dfaudio.runs.seeds import format_seed_group, mark_seed_group
+
+        group = mark_seed_group([r.run_dir for r in results])
+        if opts["as_json"]:
+            echo_json({"seed_group": group, "runs": [str(r.run_dir) for r in results]})
+        else:
+            click.echo(format_seed_group(str(opts["model"]), group))
+        return
+    result = results[0]
     m = dict(result.metrics, run_dir=str(result.run_dir))
     if eval_data and result.run_dir is not None:
         from dfaudio.generalization.evalsets import score_audio_sets

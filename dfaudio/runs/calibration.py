@@ -314,6 +314,9 @@ def register_leaderboard_columns() -> None:
     def fmt(x: Any) -> str:
         return "-" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x:.4f}"
 
+    from dfaudio.runs.seeds import register_seed_column
+
+    register_seed_column()
     keys = {c.key for c in COLUMNS}
     if "min_dcf" not in keys:
         add_column(Column("min_dcf", "minDCF", _cal_value("min_dcf"), fmt=fmt, right=True))
