@@ -336,7 +336,9 @@ def explain_run(
     }
     res = shap_summary(final, X, columns, seed=seed)
     if res is None:
-        out["shap"] = f"not computed: {type(final).__name__} is not a tree model"
+        steps = getattr(final, "steps", None)
+        name = type(steps[-1][1] if steps else final).__name__
+        out["shap"] = f"not computed: {name} is not a tree model"
     else:
         summary, sv, rows = res
         _write_json(d / SHAP_JSON, summary)

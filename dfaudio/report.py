@@ -41,6 +41,8 @@ _PLOT_CAPTIONS = {
     "roc.png": "ROC curve",
     "score_hist.png": "Score histogram per class",
     "confusion.png": "Confusion matrix",
+    "importance.png": "Permutation importance under the run's folds (fit-sklearn --explain)",
+    "shap.png": "SHAP summary of the saved tree model (fit-sklearn --explain)",
 }
 
 
@@ -233,6 +235,7 @@ def _run_section(i: int, row: dict[str, Any], tmp: Path) -> str:
         _details(metrics),
     ]
     files, note = _plot_files(run_dir, tmp)
+    files += [run_dir / n for n in ("importance.png", "shap.png") if (run_dir / n).is_file()]
     if note:
         parts.append(f"<p class='warn'>{_e(note)}</p>")
     figs = []

@@ -135,3 +135,9 @@ def test_fit_explain_then_predict_explain_and_plot(tmp_path: Path) -> None:
     assert moved == pytest.approx(top["contribution"], rel=1e-9)
     out = CliRunner().invoke(cli, ["predict", str(run), fake, "--plot", str(tmp_path / "tl.png")])
     assert out.exit_code == 2 and "exists" in out.output
+    # the HTML report shows both pictures in the run's section
+    from dfaudio.report import render_html
+    from dfaudio.runs.leaderboard import collect
+
+    html = render_html(collect(tmp_path / "runs"))
+    assert "Permutation importance under the run" in html and "SHAP summary" in html
