@@ -40,6 +40,15 @@ Examples:
                    "no training row has; EER per held-out attack). 'speaker': grouped folds over "
                    "the table's speaker column.")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--seeds",
+    "n_seeds",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Fit each model N times with model seeds SEED..SEED+N-1 on the same split (one run "
+    "each) and report mean ± std; the leaderboard shows the spread.",
+)
 @click.option("--runs-dir", type=click.Path(file_okay=False), default="runs", show_default=True)
 @click.option("-j", "--jobs", type=int, default=1, show_default=True,
               help="Folds trained in parallel.")  # fmt: skip
@@ -62,6 +71,7 @@ def cli(
     test_size: float | None,
     split_by: str,
     seed: int,
+    n_seeds: int,
     runs_dir: str,
     jobs: int,
     eval_data: tuple[str, ...],
@@ -101,13 +111,15 @@ def cli(
             click.echo(f"note: {w}", err=True)
     jobs = check_jobs(jobs, n_work=len(plan.folds), what="folds")
     out = []
-    for name in names:
+    seed_runs: dict[str, list] = {}
+    for name, run_seed in [(n, seed + k) for n in names for k in range(n_seeds)]:
         res = fit_sklearn(
-            table, model=name, cv=cv, test_size=test_size, split_by=split_by, seed=seed,
+            table, model=name, cv=cv, test_size=test_size, split_by=split_by, seed=run_seed,
             runs_dir=runs_dir, jobs=jobs, plan=plan, eval_data=list(eval_data), explain=explain,
         )  # fmt: skip
         m = dict(res.metrics, run_dir=str(res.run_dir))
         out.append(m)
+        seed_runs.setdefault(name, []).append(res.run_dir)
         if not as_json:
             click.echo(format_result(m))
             from dfaudio.generalization.heldout import format_attack_table
@@ -125,22 +137,38 @@ def cli(
             for w in m.get("warnings", []):
                 if w not in plan.warnings:
                     click.echo(f"note: {name}: {w}", err=True)
+    if n_seeds > 1:
+        from dfaudio.runs.seeds import format_seed_group, mark_seed_group
+
+        groups = {name: mark_seed_group(dirs) for name, dirs in seed_runs.items()}
+        if as_json:
+            echo_json({"runs": out, "seed_groups": groups})
+            return
+        for name, group in groups.items():
+            click.echo(format_seed_group(name, group))
+        return
     if as_json:
         echo_json(out[0] if len(out) == 1 else out)
 
 
 def format_result(m: dict) -> str:
-    """One or two lines per run: accuracy, EER (± std over folds), AUC, run dir."""
+    """Lines per run: pooled accuracy and EER with their 95 % intervals, AUC, run dir; the fold
+    mean ± std of K-fold runs after them (``metrics.json`` schema 2, see dfaudio.runs.record)."""
 
     def pm(key: str) -> str:
-        v = 100 * m[key]
-        sd = m.get(f"{key}_std")
-        return f"{v:6.2f}%" + (f" ± {100 * sd:.2f}" if sd is not None else "")
+        ci = m.get(f"{key}_ci95")
+        text = f"{100 * m[key]:6.2f}%"
+        if ci and None not in ci:
+            text += f" [{100 * ci[0]:.2f}, {100 * ci[1]:.2f}]"
+        return text
 
-    line = (
-        f"{m['model']:<14} acc {pm('accuracy')}  EER {pm('eer')}  "
-        f"(pooled {100 * m['eer_pooled']:.2f}%)  AUC {m['roc_auc']:.4f}"
-    )
+    line = f"{m['model']:<14} acc {pm('accuracy')}  EER {pm('eer')}  AUC {m['roc_auc']:.4f}"
+    if m.get("eer_fold_mean") is not None:
+        line += (
+            f"\n{'':14} folds: acc {100 * m['accuracy_fold_mean']:.2f} ± "
+            f"{100 * m['accuracy_fold_std']:.2f}  EER {100 * m['eer_fold_mean']:.2f} ± "
+            f"{100 * m['eer_fold_std']:.2f}"
+        )
     out = f"{line}\n{'':14} -> {m['run_dir']}"
     if ex := m.get("explain"):
         out += f"\n{'':14} top features (permutation): {', '.join(ex['top_permutation'])}"
