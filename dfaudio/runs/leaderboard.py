@@ -260,7 +260,9 @@ COLUMNS: list[Column] = [
         "accuracy_folds", "acc folds", lambda m: _fold(m, "accuracy"), fmt=_mean_std, right=True
     ),
     Column("roc_auc", "AUC", lambda m: headline(m, "roc_auc"), fmt=_num4, right=True),
-    Column("created", "date", lambda m: str(m.get("created", ""))[:19].replace("T", " ")),
+    Column(
+        "created", "date", lambda m: str(m.get("created", ""))[:19].replace("T", " "), display=False
+    ),
     Column("run", "run", lambda m: Path(str(m.get("run_dir", ""))).name),
     Column("shortcut", "shortcut", _shortcuts),
     Column("note", "note", lambda m: ""),
