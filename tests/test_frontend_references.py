@@ -319,6 +319,16 @@ def test_every_front_end_refuses_multichannel_arrays(
     assert str(shape) in str(err.value)
 
 
+@pytest.mark.parametrize("shape", [(2, 16000), (16000, 2)])
+def test_deep_voice_rows_refuse_multichannel_arrays_the_same_way(shape: tuple[int, int]) -> None:
+    from dfaudio.features import summary
+
+    y = np.random.default_rng(4).normal(size=shape).astype(np.float32)
+    for f in (summary.deep_voice_features, summary.deep_voice_features_naive):
+        with pytest.raises(ParameterError, match=r"mono 1-D signal, got an array of shape"):
+            f(y, 16000)
+
+
 def test_chroma_cqt_mono_still_works() -> None:
     y = np.random.default_rng(5).normal(size=16000).astype(np.float32)
     assert chroma.chroma_cqt(y, 16000).shape[0] == 12

@@ -137,7 +137,10 @@ def _chunk_blocks(block_len: int, hop_length: int) -> int:
 def _as_signal(y: Any) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1:
-        raise ParameterError(f"expected a mono 1-D signal, got shape {y.shape}")
+        raise ParameterError(
+            f"expected a mono 1-D signal, got an array of shape {y.shape}; mix the channels "
+            "down first (dfaudio.io.audio.load does)"
+        )
     if not np.issubdtype(y.dtype, np.floating) and not np.issubdtype(y.dtype, np.integer):
         raise ParameterError(f"expected a real-valued signal, got dtype {y.dtype}")
     y = np.ascontiguousarray(y, dtype=np.float32)
