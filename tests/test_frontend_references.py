@@ -394,3 +394,23 @@ def test_one_bank_module_feeds_every_front_end() -> None:
         filters.linear(sr=16000, n_fft=512, n_filters=20),
         filters.triangles(filters.fft_frequencies(sr=16000, n_fft=512), edges).astype(np.float32),
     )
+
+
+@pytest.mark.parametrize(
+    ("feature", "params", "shape"),
+    [
+        ("lfcc", {"preset": "baseline-2019"}, (1, 60, 599)),  # ceil((96000 - 160) / 160)
+        ("lfcc", {"preset": "baseline-2021"}, (1, 57, 399)),  # ceil((96000 - 240) / 240)
+        ("seed-mel", {}, (1, 64, 188)),
+        ("lfcc", {}, (1, 20, 601)),
+    ],
+)
+def test_presets_are_selectable_as_fit_deep_feature_params(feature, params, shape) -> None:
+    """``fit-deep --feature lfcc --feature-param preset=baseline-2019`` reaches the front end."""
+    from dfaudio.deep.config import TimeFreqConfig, parse_feature_params
+
+    parsed = parse_feature_params([f"{k}={v}" for k, v in params.items()])
+    assert parsed == params
+    assert TimeFreqConfig(feature=feature, params=parsed).shape == shape
+    with pytest.raises(ParameterError, match="unknown lfcc preset"):
+        TimeFreqConfig(feature="lfcc", params={"preset": "2019"}).extract(np.ones(16000))
