@@ -198,6 +198,16 @@ def test_calibrate_cli_repairs_a_miscalibrated_scorer_on_the_other_half(
     floor = min_dcf(bona, spoof)["value"]
     assert act_dcf(bona, spoof)["value"] > floor + 0.3
     assert act_dcf(cal.transform(bona), cal.transform(spoof))["value"] <= floor + MARGIN
+    # the same through evaluate --calibration on the other half's score file
+    half2 = _score_file(tmp_path / "half2.txt", k2, s2)
+    ev = CliRunner().invoke(cli, ["evaluate", str(half2), "--calibration", str(out), "--json"])
+    assert ev.exit_code == 0, ev.output
+    data = json.loads(ev.output)
+    assert (
+        data["calibration_loss"]["dcf"] <= MARGIN and "calibration.json" in data["calibration_map"]
+    )
+    raw = json.loads(CliRunner().invoke(cli, ["evaluate", str(half2), "--json"]).output)
+    assert raw["calibration_loss"]["dcf"] > 0.3
     # the parent run is untouched; a second call without --force refuses to overwrite
     assert load_run_calibration(small_run).fitted_on != cal.fitted_on
     again = CliRunner().invoke(

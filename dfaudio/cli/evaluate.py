@@ -108,6 +108,8 @@ def _human(result: dict[str, Any], path: str, *, show_attacks: bool) -> str:
         ("spoof", f"{result['n_spoof']:,}"),
         ("EER", f"{_pct(result['eer'])}  (threshold {result['eer_threshold']:.6g})"),
     ]
+    if result.get("calibration_map"):
+        rows.insert(1, ("calibration", result["calibration_map"]))
     eer_ci = _ci_row(result, "eer", "EER", _pct)
     if eer_ci:
         rows.append(eer_ci)
@@ -336,6 +338,14 @@ def _reliability_png(path: Path, labels: Any, scores: Any, *, title: str, force:
     help="ASV score column of a SASV CSV (keys from --key-map): adds a-DCF and t-EER.",
 )
 @click.option(
+    "--calibration",
+    "calibration_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Map the scores to LLRs through a run's calibration (a run folder or its "
+    "calibration.json) before computing the metrics.",
+)
+@click.option(
     "--p-spoof",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
     default=0.05,
@@ -374,6 +384,7 @@ def cli(
     score_col: str | None,
     key_map: tuple[str, ...],
     asv_col: str | None,
+    calibration_path: Path | None,
     p_spoof: float,
     c_miss: float,
     c_fa: float,
@@ -398,6 +409,17 @@ def cli(
             key_map=list(key_map) or None,
             asv_col=asv_col,
         )
+    calibration_note = None
+    if calibration_path is not None:
+        from dfaudio.metrics.calibration import from_dict
+        from dfaudio.runs.calibration import CALIBRATION
+        from dfaudio.runs.store import load_json
+
+        cal_file = calibration_path / CALIBRATION if calibration_path.is_dir() else calibration_path
+        cal = from_dict(load_json(cal_file), source=str(cal_file))
+        table["score"] = cal.transform(table["score"].to_numpy())
+        table.attrs["score_kind"] = "raw"
+        calibration_note = f"scores mapped to LLRs through {cal_file} ({cal.method})"
     asv = read_asv_scores(asv_scores) if asv_scores is not None else None
     result = evaluate_scores(
         table,
@@ -433,6 +455,8 @@ def cli(
             )
         )
         result["plots"] = [str(p) for p in written]
+    if calibration_note:
+        result["calibration_map"] = str(calibration_note)
     warning = hard_decisions_warning(table["score"].to_numpy())
     if warning:
         result.setdefault("warnings", []).append(warning)
