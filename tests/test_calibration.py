@@ -337,3 +337,12 @@ def test_compare_paired_on_two_runs_of_the_same_table(small_run, shared_data):
     assert text.exit_code == 0 and "McNemar: only A wrong" in text.output
     board = runner.invoke(cli, ["compare", str(small_run.parent)])
     assert "minDCF" in board.output and "actDCF" in board.output
+
+
+def test_a_few_separable_trials_do_not_give_unbounded_llrs():
+    labels = ["bonafide"] * 5 + ["spoof"] * 5
+    scores = [0.5, 1.0, 1.5, 2.0, 0.3, -1.0, -2.0, -0.5, -3.0, -1.5]  # perfectly separated
+    cal = fit_calibration(labels, scores)
+    assert 0 < cal.slope < 5
+    assert np.abs(cal.transform([-3.0, 2.0])).max() < 10
+    # while thousands of trials are fitted without visible shrinkage (see the affine test)

@@ -13,8 +13,9 @@ read back is executed):
 
 - ``logistic``: ``llr = a * score + b``, fitted by prior-weighted logistic regression
   (BOSARIS-style: the two classes are weighted to the training prior, 0.5 by default, and the
-  prior log-odds are removed, so the output is an LLR rather than a posterior). Two parameters:
-  robust on a few hundred trials.
+  prior log-odds are removed, so the output is an LLR rather than a posterior), with a weak L2
+  pull (1/n) of the slope so that a few separable trials do not give unbounded LLRs. Two
+  parameters: robust on a few hundred trials.
 - ``pav``: the pool-adjacent-violators (isotonic) map, the optimum monotone map on its training
   scores; stored as the breakpoints of its blocks, linearly interpolated between them and clipped
   to ``+-log(n)`` (a sample of n trials cannot support a larger LLR). Needs more data.
@@ -207,12 +208,16 @@ def _fit_logistic(bona: np.ndarray, spoof: np.ndarray, train_p_spoof: float) -> 
     z = (s - mu) / sd
     X = np.column_stack((z, np.ones_like(z)))
     theta = np.zeros(2)
-    ridge = 1e-9  # keeps separable data finite
+    # a weak L2 pull of the standardised slope towards 0, 1/n of the (unit-sum) data weight:
+    # negligible on thousands of trials, but a few perfectly separated trials no longer give an
+    # unbounded slope (LLRs of +-60 from 10 files)
+    ridge = 1.0 / s.size
     for _ in range(100):
         eta = X @ theta + prior_logit
         q = score_to_p_fake(-eta)  # P(y = 1) = sigmoid(eta)
-        grad = X.T @ (w * (q - y)) + ridge * theta
-        hess = (X * (w * q * (1 - q))[:, None]).T @ X + ridge * np.eye(2)
+        pull = np.array([ridge, 1e-12])  # the slope only; the offset is free
+        grad = X.T @ (w * (q - y)) + pull * theta
+        hess = (X * (w * q * (1 - q))[:, None]).T @ X + np.diag(pull)
         try:
             step = np.linalg.solve(hess, grad)
         except np.linalg.LinAlgError:
@@ -421,11 +426,13 @@ def _fit_linear(
     sd[sd == 0] = 1.0
     Z = np.column_stack(((X - mu) / sd, np.ones(X.shape[0])))
     theta = np.zeros(Z.shape[1])
-    ridge = 1e-9
+    ridge = 1.0 / X.shape[0]  # as in _fit_logistic
     for _ in range(100):
         q = 1.0 / (1.0 + np.exp(-np.clip(Z @ theta + prior_logit, -700, 700)))
-        grad = Z.T @ (w * (q - y)) + ridge * theta
-        hess = (Z * (w * q * (1 - q))[:, None]).T @ Z + ridge * np.eye(Z.shape[1])
+        pull = np.full(Z.shape[1], ridge)
+        pull[-1] = 1e-12  # the weights only; the offset is free
+        grad = Z.T @ (w * (q - y)) + pull * theta
+        hess = (Z * (w * q * (1 - q))[:, None]).T @ Z + np.diag(pull)
         try:
             step = np.linalg.solve(hess, grad)
         except np.linalg.LinAlgError:
