@@ -49,7 +49,7 @@ def _shortcut_warnings(table: FeatureTable, *, seed: int) -> list[str]:
 
 
 def fit_sklearn(
-    table: FeatureTable,
+    table: FeatureTable | pd.DataFrame,
     *,
     model: str,
     cv: int | None = None,
@@ -68,8 +68,9 @@ def fit_sklearn(
 
     Parameters
     ----------
-    table : FeatureTable
-        From :func:`dfaudio.tables.read_table`.
+    table : FeatureTable or pd.DataFrame
+        From :func:`dfaudio.tables.read_table`, or the table of :func:`dfaudio.tabular.tabulate`
+        (checked with :func:`dfaudio.tables.validate_table`).
     model : str
         A name from :data:`dfaudio.models.sklearn_zoo.SKLEARN_MODELS`.
     cv, test_size, split_by, seed
@@ -104,6 +105,10 @@ def fit_sklearn(
     from joblib import Parallel, delayed
 
     make_model(model, seed=seed)  # fail fast on an unknown name
+    if isinstance(table, pd.DataFrame):
+        from dfaudio.tables import validate_table
+
+        table = validate_table(table, source=data_name or "<table>")
     eval_sets = []
     if eval_data:
         from dfaudio.generalization.evalsets import prepare_eval_sets
@@ -151,10 +156,10 @@ def fit_sklearn(
         base = Path(str(table.source)).parent
         extra["sample_rates"] = probe_sample_rates(meta["file"].astype(str), base=base)
         extra["sample_rates_source"] = "audio files"
+    features = table.feature_set_names  # e.g. "deep-voice", "deep-voice+egemaps", "ssl:M:6"
     from dfaudio.generalization.heldout import held_out_extra
 
     extra.update(held_out_extra(plan, scores_df, meta))  # per-attack / held-out-attack tables
-    features = table.feature_set_names  # e.g. "deep-voice", "deep-voice+egemaps", "ssl:M:6"
     info = RunInfo(
         kind="sklearn",
         model=model,
@@ -191,7 +196,7 @@ def fit_sklearn(
     if runs_dir is None:
         return FitResult(None, record.to_dict(), scores=scores_df, model=final, config=config)
 
-    from dfaudio.models.persist import save_sklearn
+    from dfaudio.models.persist import save_model_file
 
     set_names = "+".join(str(s["name"]) for s in table.feature_sets) or "features"
     run_dir = new_run_dir(runs_dir, f"{model}-{set_names}")
@@ -204,8 +209,7 @@ def fit_sklearn(
 
         for err in write_eval_scores(run_dir, eval_scores, extra["eval_sets"]):
             record.info.warnings.append(err)
-    path = save_sklearn(final, run_dir)
-    fmt = "xgboost" if path.suffix == ".ubj" else "skops"
+    path, fmt = save_model_file(final, run_dir)
     writer.model_info(
         ModelInfo(kind="sklearn", format=fmt, file=path.name, model=model,
                   trained_on=trained_on, output=OUTPUT)
