@@ -36,6 +36,26 @@ import numpy as np
 
 from dfaudio.exceptions import DataError, ParameterError
 
+__all__ = [
+    "IMPORTANCE_JSON",
+    "IMPORTANCE_PNG",
+    "REFERENCE_JSON",
+    "SHAP_JSON",
+    "SHAP_PNG",
+    "TREE_MODELS",
+    "explain_file",
+    "explain_run",
+    "feature_reference",
+    "file_contributions",
+    "permutation_importance_folds",
+    "plot_importance",
+    "plot_shap",
+    "plot_timeline",
+    "read_reference",
+    "shap_summary",
+    "write_reference",
+]
+
 IMPORTANCE_JSON = "importance.json"
 IMPORTANCE_PNG = "importance.png"
 SHAP_JSON = "shap.json"

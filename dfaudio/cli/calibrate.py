@@ -9,6 +9,8 @@ import click
 
 from dfaudio.cli.common import echo_json, handle_errors, parse_label_map_option
 
+__all__ = ["EPILOG", "cli"]
+
 EPILOG = """\b
 Examples:
   dfaudio calibrate runs/20261128-0724-logreg-deep-voice --data my_channel/

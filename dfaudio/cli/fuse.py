@@ -8,6 +8,8 @@ import click
 
 from dfaudio.cli.common import echo_json, handle_errors, parse_label_map_option
 
+__all__ = ["EPILOG", "cli"]
+
 EPILOG = """\b
 Examples:
   dfaudio fuse runs/A runs/B --data dev_audio/

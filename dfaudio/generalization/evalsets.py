@@ -24,6 +24,17 @@ from dfaudio.exceptions import DataError, ParameterError
 from dfaudio.labels import CLASS_NAMES
 from dfaudio.tables import FeatureTable
 
+__all__ = [
+    "EVAL_KINDS",
+    "EvalSpec",
+    "check_compatible",
+    "parse_eval_data",
+    "prepare_eval_sets",
+    "score_audio_sets",
+    "score_eval_sets",
+    "write_eval_scores",
+]
+
 #: What a test set is, relative to the training data.
 EVAL_KINDS = ("in-corpus", "cross-corpus", "unseen-attack")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
