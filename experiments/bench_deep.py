@@ -2,6 +2,8 @@
 
 - simple-cnn: training clips/s (forward + BCE-with-logits + backward + Adam step)
 - resnet101: inference clips/s (eval mode, no grad)
+- lstm (1 x 20 x 188, 20 MFCCs) and conv1d-lstm (1 x 40 x 188, 40 MFCCs), the sequence models at
+  their default fit-deep inputs: training clips/s
 
 on the CPU (``--threads``, default all cores) and on CUDA when a GPU is present (float32 and AMP).
 Random tensors stand in for features (the model cost does not depend on the values); the
@@ -26,6 +28,8 @@ from dfaudio.models.torch_zoo import build_model
 
 SHAPE = (1, 64, 188)
 BATCH = 16
+#: Sequence models at their default fit-deep inputs (6 s of 20 / 40 MFCCs).
+SEQUENCE_SHAPES = {"lstm": (1, 20, 188), "conv1d-lstm": (1, 40, 188)}
 
 
 def _sync(device: torch.device) -> None:
@@ -33,12 +37,19 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def train_rate(name: str, device: torch.device, *, steps: int, amp: bool = False) -> float:
+def train_rate(
+    name: str,
+    device: torch.device,
+    *,
+    steps: int,
+    amp: bool = False,
+    shape: tuple[int, int, int] = SHAPE,
+) -> float:
     torch.manual_seed(0)
-    model = build_model(name, SHAPE).to(device).train()
+    model = build_model(name, shape).to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
-    x = torch.randn(BATCH, *SHAPE, device=device)
+    x = torch.randn(BATCH, *shape, device=device)
     y = (torch.arange(BATCH, device=device) % 2).float()
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
@@ -96,6 +107,9 @@ def main() -> None:
     )
     for name in ("simple-cnn", "resnet101"):
         print(f"  {name}: {count_parameters(build_model(name, SHAPE)):,} parameters")
+    for name, shape in SEQUENCE_SHAPES.items():
+        n = count_parameters(build_model(name, shape))
+        print(f"  {name} ({'x'.join(map(str, shape))}): {n:,} parameters")
     print(f"  log-mel of a 6 s clip (numpy STFT): {feature_rate():.0f} clips/s on one core")
     rows = []
     devices = [torch.device("cpu")]
@@ -117,6 +131,9 @@ def main() -> None:
             rows.append(
                 (label, prec, "resnet101 infer", infer_rate("resnet101", dev, steps=steps, amp=amp))
             )
+            for name, shape in SEQUENCE_SHAPES.items():
+                rate = train_rate(name, dev, steps=steps, amp=amp, shape=shape)
+                rows.append((label, prec, f"{name} train", rate))
     print()
     print("| device | precision | measurement | clips/s |")
     print("|---|---|---|---:|")
