@@ -129,8 +129,8 @@ Early stopping and the kept weights use the dev EER; metrics are on the test/eva
 @click.pass_context
 @handle_errors
 def cli(ctx: click.Context, **opts: object) -> None:
-    """Train SimpleANN / SimpleCNN / LCNN / ResNet101 / any timm model on mel, MFCC, LFCC or
-    chroma tensors and write a run directory (same format as fit-sklearn).
+    """Train SimpleANN / SimpleCNN / LCNN / LSTM / Conv1D-LSTM / ResNet101 / any timm model on
+    mel, MFCC, LFCC or chroma tensors and write a run directory (same format as fit-sklearn).
 
     Ctrl-C keeps a checkpoint of the finished epochs; --resume RUN_DIR continues from it.
     """
