@@ -132,8 +132,10 @@ def _leaderboard_table(df: pd.DataFrame) -> str:
         for col, val in rec.items():
             if col == "split":
                 cls = f"split split-{_e(val)}"
-                cells.append(f"<td><span class='{cls}' title='{_e(SPLIT_TYPES.get(str(val)))}'>"
-                             f"{_e(val)}</span></td>")  # fmt: skip
+                cells.append(
+                    f"<td><span class='{cls}' title='{_e(SPLIT_TYPES.get(str(val)))}'>"
+                    f"{_e(val)}</span></td>"
+                )
             elif col == "run":
                 cells.append(f"<td><a href='#run-{i + 1}'>{_e(val)}</a></td>")
             else:
@@ -141,9 +143,12 @@ def _leaderboard_table(df: pd.DataFrame) -> str:
                 cells.append(f"<td{cls}>{_e(val)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (
-        "<table id='leaderboard'><thead><tr>" + head + "</tr></thead><tbody>"
-        + "".join(rows) + "</tbody></table>"
-    )  # fmt: skip
+        "<table id='leaderboard'><thead><tr>"
+        + head
+        + "</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
 
 
 def _legend() -> str:
@@ -199,14 +204,19 @@ def _details(metrics: dict[str, Any]) -> str:
         mean = metrics.get(f"{key}_fold_mean")
         if mean is not None:
             std = metrics.get(f"{key}_fold_std")
-            add(f"{name} over folds", f"mean {_pct(mean)}, std {_pct(std)} "
-                f"({metrics.get('n_folds')} folds)")  # fmt: skip
+            add(
+                f"{name} over folds",
+                f"mean {_pct(mean)}, std {_pct(std)} ({metrics.get('n_folds')} folds)",
+            )
     auc = headline(metrics, "roc_auc")
     add("ROC AUC", auc and f"{float(auc):.4f}")
     clip = metrics.get("clip_level") or {}
     if "eer" in clip:
-        add("per recording", f"EER {_pct(clip['eer'])}, accuracy {_pct(clip.get('accuracy'))} "
-            f"over {clip.get('n_clips')} recordings (mean window score)")  # fmt: skip
+        add(
+            "per recording",
+            f"EER {_pct(clip['eer'])}, accuracy {_pct(clip.get('accuracy'))} "
+            f"over {clip.get('n_clips')} recordings (mean window score)",
+        )
     if metrics.get("sample_rates"):
         add("training sample rates", ", ".join(f"{r} Hz" for r in metrics["sample_rates"]))
     add("model file", metrics.get("model_file"))
@@ -274,9 +284,13 @@ def render_html(df: pd.DataFrame, *, title: str = "dfaudio leaderboard") -> str:
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n"
         f"<h1>{_e(title)}</h1><p class='meta'>{len(df)} runs · generated {_e(now())} by dfaudio "
         f"{_e(__version__)}</p>\n"
-        + _legend() + "\n" + board + "\n" + "\n".join(sections)
+        + _legend()
+        + "\n"
+        + board
+        + "\n"
+        + "\n".join(sections)
         + f"\n<script>{_SCRIPT}</script>\n</body></html>\n"
-    )  # fmt: skip
+    )
 
 
 def write_html_report(df: pd.DataFrame, path: str | Path, *, force: bool = False) -> Path:
@@ -308,10 +322,12 @@ def crosseval_section(mx: Any, heatmaps: list[Path] | None = None) -> str:
     One table per model (diagonal = in-corpus grouped CV, bold; the rest cross-corpus) with the
     95 % intervals, the notes, and the heatmap PNGs embedded.
     """
-    parts = ["<section id='crosseval'><h2>Does it generalize? Train x test EER %</h2>",
-             f"<p class='meta'>diagonal: in-corpus grouped {int(mx.cv)}-fold CV; other cells: "
-             "cross-corpus (fitted on all of the row, scored on the column); [95 % group "
-             "bootstrap interval]</p>"]  # fmt: skip
+    parts = [
+        "<section id='crosseval'><h2>Does it generalize? Train x test EER %</h2>",
+        f"<p class='meta'>diagonal: in-corpus grouped {int(mx.cv)}-fold CV; other cells: "
+        "cross-corpus (fitted on all of the row, scored on the column); [95 % group "
+        "bootstrap interval]</p>",
+    ]
     cols = list(mx.columns)
     for model in mx.models:
         head = "".join(f"<th>{_e(t)}</th>" for t in cols)
@@ -331,8 +347,9 @@ def crosseval_section(mx: Any, heatmaps: list[Path] | None = None) -> str:
             rows.append(f"<tr><th>{_e(r)}</th>{''.join(tds)}</tr>")
         parts.append(
             f"<h3>{_e(model)}</h3><table class='matrix'><tr><th>train \\ test</th>{head}</tr>"
-            + "".join(rows) + "</table>"
-        )  # fmt: skip
+            + "".join(rows)
+            + "</table>"
+        )
     parts += [f"<p class='note'>note: {_e(n)}</p>" for n in mx.notes]
     for png in heatmaps or []:
         data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
@@ -350,6 +367,7 @@ def write_crosseval_html(
     page = (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>dfaudio crosseval</title><style>{css}</style></head><body>\n"
-        + crosseval_section(mx, heatmaps) + "\n</body></html>\n"
-    )  # fmt: skip
+        + crosseval_section(mx, heatmaps)
+        + "\n</body></html>\n"
+    )
     return write_text(path, page, force=force)

@@ -206,10 +206,17 @@ def test_no_import_cycles() -> None:
 
 def test_cycle_finder_finds_a_planted_circle() -> None:
     """The check itself: the old predict <-> fit_sklearn circle is found."""
-    planted = {**GRAPH, "dfaudio.training.fit_sklearn": [*GRAPH["dfaudio.training.fit_sklearn"],
-                                                         "dfaudio.scoring.sklearn"]}  # fmt: skip
-    planted["dfaudio.scoring.sklearn"] = [*planted["dfaudio.scoring.sklearn"],
-                                          "dfaudio.training.fit_sklearn"]  # fmt: skip
+    planted = {
+        **GRAPH,
+        "dfaudio.training.fit_sklearn": [
+            *GRAPH["dfaudio.training.fit_sklearn"],
+            "dfaudio.scoring.sklearn",
+        ],
+    }
+    planted["dfaudio.scoring.sklearn"] = [
+        *planted["dfaudio.scoring.sklearn"],
+        "dfaudio.training.fit_sklearn",
+    ]
     assert any("dfaudio.training.fit_sklearn" in c for c in cycles(planted))
 
 

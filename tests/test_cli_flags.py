@@ -59,9 +59,18 @@ def test_cli_shows_flags(tmp_path: Path) -> None:
     write_table(tabulate(manifest.iloc[[0, 1, 5, 6]], progress=False).table, tmp_path / "t.csv")
     res = CliRunner().invoke(
         main_cli,
-        ["fit-sklearn", "--data", str(tmp_path / "t.csv"), "--model", "lda", "--cv", "5",
-         "--runs-dir", str(tmp_path / "runs")],
-    )  # fmt: skip
+        [
+            "fit-sklearn",
+            "--data",
+            str(tmp_path / "t.csv"),
+            "--model",
+            "lda",
+            "--cv",
+            "5",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ],
+    )
     assert res.exit_code == 2
     assert "use --cv 2 or fewer" in res.stderr and "cv=" not in res.stderr
     res = CliRunner().invoke(

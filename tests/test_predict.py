@@ -378,9 +378,11 @@ def test_score_array_equals_score_file(runs: dict[str, Path], shared_data: Path)
         from_array = pred.score_array(y, sr, per_window=True)
         assert from_array.n_windows == from_file.n_windows
         np.testing.assert_allclose(
-            [w["score"] for w in from_array.windows], [w["score"] for w in from_file.windows],
-            rtol=1e-4, atol=1e-4,
-        )  # fmt: skip
+            [w["score"] for w in from_array.windows],
+            [w["score"] for w in from_file.windows],
+            rtol=1e-4,
+            atol=1e-4,
+        )
         assert from_array.verdict == from_file.verdict and from_array.file == "<array>"
         assert from_array.sr == from_file.sr == 22050
     assert any("resampled 16000 Hz -> 22050 Hz" in n for n in from_array.notes)

@@ -36,8 +36,9 @@ def demo_table(tmp_path_factory: pytest.TempPathFactory) -> FeatureTable:
 
 @pytest.fixture(scope="module")
 def cv_run(demo_table: FeatureTable, tmp_path_factory: pytest.TempPathFactory):
-    return fit_sklearn(demo_table, model="logreg", cv=3, seed=0,
-                       runs_dir=tmp_path_factory.mktemp("runs"))  # fmt: skip
+    return fit_sklearn(
+        demo_table, model="logreg", cv=3, seed=0, runs_dir=tmp_path_factory.mktemp("runs")
+    )
 
 
 # --------------------------------------------------------------------------- run directory
@@ -47,9 +48,13 @@ def test_run_dir_layout(cv_run) -> None:
     d = cv_run.run_dir
     names = {p.name for p in d.iterdir()}
     assert {
-        "config.json", "metrics.json", "scores.csv", "model.skops", "model.json",
+        "config.json",
+        "metrics.json",
+        "scores.csv",
+        "model.skops",
+        "model.json",
         "environment.json",
-    } <= names  # fmt: skip
+    } <= names
     assert not [n for n in names if n.endswith(".part") or n.startswith(".")]  # no leftovers
     assert "-logreg-deep-voice" in d.name
     cfg = json.loads((d / "config.json").read_text(encoding="utf-8"))
@@ -64,8 +69,12 @@ def test_run_dir_layout(cv_run) -> None:
 
 def test_cv_metrics_are_fractions_with_folds_and_pooled(cv_run, demo_table) -> None:
     m = cv_run.metrics
-    assert (m["kind"], m["model"], m["split_type"], m["n_folds"]) == ("sklearn", "logreg",
-                                                                      "grouped", 3)  # fmt: skip
+    assert (m["kind"], m["model"], m["split_type"], m["n_folds"]) == (
+        "sklearn",
+        "logreg",
+        "grouped",
+        3,
+    )
     assert m["metrics_schema"] == 2
     assert m["n_rows"] == len(demo_table.y) == m["n_test_rows"]
     for key in ("accuracy", "balanced_accuracy", "eer", "roc_auc", "f1", "eer_fold_mean"):
@@ -115,8 +124,9 @@ def test_fit_in_memory_writes_nothing(demo_table, tmp_path: Path, monkeypatch) -
     from dfaudio.models.sklearn_zoo import make_model
 
     ref = make_model("lda", seed=0).fit(demo_table.X, demo_table.y)
-    np.testing.assert_allclose(res.model.predict_proba(demo_table.X),
-                               ref.predict_proba(demo_table.X))  # fmt: skip
+    np.testing.assert_allclose(
+        res.model.predict_proba(demo_table.X), ref.predict_proba(demo_table.X)
+    )
 
 
 def test_scores_csv(cv_run, demo_table) -> None:
@@ -128,13 +138,13 @@ def test_scores_csv(cv_run, demo_table) -> None:
     # every row is scored once, by the fold that held it out; groups never straddle folds
     assert not scores.duplicated(["file", "window"]).any()
     assert scores.groupby("group")["fold"].nunique().max() == 1
-    np.testing.assert_allclose(scores["score"], np.log((1 - scores["p_fake"]) / scores["p_fake"]),
-                               rtol=1e-4, atol=1e-4)  # fmt: skip
+    np.testing.assert_allclose(
+        scores["score"], np.log((1 - scores["p_fake"]) / scores["p_fake"]), rtol=1e-4, atol=1e-4
+    )
 
 
 def test_hold_out_model_reloads_and_reproduces_scores(demo_table, tmp_path: Path) -> None:
-    res = fit_sklearn(demo_table, model="random-forest", test_size=0.4, seed=0,
-                      runs_dir=tmp_path)  # fmt: skip
+    res = fit_sklearn(demo_table, model="random-forest", test_size=0.4, seed=0, runs_dir=tmp_path)
     assert res.metrics["n_folds"] == 1 and res.metrics["split_type"] == "grouped"
     assert res.metrics["model_file"].startswith("fold 1 train")
     scores = pd.read_csv(res.run_dir / "scores.csv")
@@ -151,14 +161,20 @@ def test_cv_saved_model_is_refit_on_all_rows(cv_run, demo_table) -> None:
     from dfaudio.models.sklearn_zoo import make_model
 
     ref = make_model("logreg", seed=0).fit(demo_table.X, demo_table.y)
-    np.testing.assert_allclose(model.predict_proba(demo_table.X),
-                               ref.predict_proba(demo_table.X), rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        model.predict_proba(demo_table.X), ref.predict_proba(demo_table.X), rtol=1e-6
+    )
     assert cv_run.metrics["model_file"] == "all rows"
 
 
 def test_no_provenance_rows_are_numbered(demo_table, tmp_path: Path) -> None:
-    bare = FeatureTable(X=demo_table.X, y=demo_table.y, meta=demo_table.meta.iloc[:, :0],
-                        features=demo_table.features, source="bare.csv")  # fmt: skip
+    bare = FeatureTable(
+        X=demo_table.X,
+        y=demo_table.y,
+        meta=demo_table.meta.iloc[:, :0],
+        features=demo_table.features,
+        source="bare.csv",
+    )
     res = fit_sklearn(bare, model="lda", cv=2, runs_dir=tmp_path)
     assert res.metrics["split_type"] == "stratified"
     assert "no provenance" in res.metrics["warnings"][0]
@@ -218,9 +234,18 @@ def test_environment_records_seed_and_versions() -> None:
 def _fake_run(base: Path, name: str, **metrics) -> Path:
     d = base / name
     d.mkdir(parents=True)
-    m = {"metrics_schema": 2, "kind": "sklearn", "features": "deep-voice-26", "data": "t.csv",
-         "n_rows": 100, "n_bonafide": 50, "n_spoof": 50, "created": "2026-01-01T00:00:00+00:00",
-         "eer_ci95": [0.01, 0.2], **metrics}  # fmt: skip
+    m = {
+        "metrics_schema": 2,
+        "kind": "sklearn",
+        "features": "deep-voice-26",
+        "data": "t.csv",
+        "n_rows": 100,
+        "n_bonafide": 50,
+        "n_spoof": 50,
+        "created": "2026-01-01T00:00:00+00:00",
+        "eer_ci95": [0.01, 0.2],
+        **metrics,
+    }
     (d / "metrics.json").write_text(json.dumps(m), encoding="utf-8")
     return d
 
@@ -230,8 +255,9 @@ def runs(tmp_path: Path) -> Path:
     base = tmp_path / "runs"
     _fake_run(base, "r-b", model="b", eer=0.20, accuracy=0.80, roc_auc=0.85, split_type="grouped")
     _fake_run(base, "r-a", model="a", eer=0.05, accuracy=0.90, roc_auc=0.99, split_type="leaky")
-    _fake_run(base, "r-c", model="c", eer=0.05, accuracy=0.95, roc_auc=0.98,
-              split_type="stratified")  # fmt: skip
+    _fake_run(
+        base, "r-c", model="c", eer=0.05, accuracy=0.95, roc_auc=0.98, split_type="stratified"
+    )
     _fake_run(base, "r-d", model="d", eer=None, accuracy=0.5, roc_auc=None, split_type="given")
     (base / "unfinished").mkdir()
     return base
@@ -248,8 +274,16 @@ def test_collect_sorts_by_eer_then_accuracy(runs: Path) -> None:
 
 def test_tiny_run_is_listed_after_the_ranked_ones(runs: Path) -> None:
     """A perfect score on 2 trials per class does not outrank a real result."""
-    _fake_run(runs, "r-tiny", model="tiny", eer=0.0, accuracy=1.0, n_bonafide=2, n_spoof=2,
-              eer_ci95=[0.0, 0.0])  # fmt: skip
+    _fake_run(
+        runs,
+        "r-tiny",
+        model="tiny",
+        eer=0.0,
+        accuracy=1.0,
+        n_bonafide=2,
+        n_spoof=2,
+        eer_ci95=[0.0, 0.0],
+    )
     _fake_run(runs, "r-edge", model="edge", eer=0.01, accuracy=0.99, n_bonafide=25, n_spoof=24)
     df = collect(runs)
     assert df["model"].tolist() == ["c", "a", "b", "tiny", "edge", "d"]
@@ -270,9 +304,15 @@ def test_schema_1_runs_show_their_pooled_value(tmp_path: Path) -> None:
     """Old metrics.json kept the fold mean under 'eer'; the board shows the pooled value."""
     d = tmp_path / "old"
     d.mkdir()
-    m = {"model": "old", "n_folds": 5, "eer": 0.5106, "eer_std": 0.1, "eer_ci95": [0.333, 0.486],
-         "accuracy": 0.7, "pooled": {"eer": 0.40, "accuracy": 0.72, "n_bonafide": 40,
-                                     "n_spoof": 40}}  # fmt: skip
+    m = {
+        "model": "old",
+        "n_folds": 5,
+        "eer": 0.5106,
+        "eer_std": 0.1,
+        "eer_ci95": [0.333, 0.486],
+        "accuracy": 0.7,
+        "pooled": {"eer": 0.40, "accuracy": 0.72, "n_bonafide": 40, "n_spoof": 40},
+    }
     (d / "metrics.json").write_text(json.dumps(m), encoding="utf-8")
     row = collect(tmp_path).iloc[0]
     assert row["eer"] == 0.40 and row["accuracy"] == 0.72

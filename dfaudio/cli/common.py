@@ -69,20 +69,47 @@ def handle_errors(fn: F) -> F:
 
 #: Library (Python) parameter names that errors may name, translated to flags by the CLI.
 LIBRARY_PARAMS = (
-    "cv", "test_size", "dev_size", "split_by", "force", "seed", "jobs", "window_s", "sr",
-    "epochs", "batch_size", "patience", "lr", "weight_decay", "class_weight", "device",
-    "workers", "freeze", "feature_params", "max_duration_s", "threshold", "raw_sr", "raw_dtype",
-    "channels", "n_boot", "runs_dir", "label_map", "group_regex",
-)  # fmt: skip
+    "cv",
+    "test_size",
+    "dev_size",
+    "split_by",
+    "force",
+    "seed",
+    "jobs",
+    "window_s",
+    "sr",
+    "epochs",
+    "batch_size",
+    "patience",
+    "lr",
+    "weight_decay",
+    "class_weight",
+    "device",
+    "workers",
+    "freeze",
+    "feature_params",
+    "max_duration_s",
+    "threshold",
+    "raw_sr",
+    "raw_dtype",
+    "channels",
+    "n_boot",
+    "runs_dir",
+    "label_map",
+    "group_regex",
+)
 #: Flags whose name is not the parameter's with dashes, for every command.
 PARAM_FLAGS: dict[str, str] = {"window_s": "--window", "runs_dir": "--runs-dir"}
 #: Per command: parameter -> flag where that command spells it differently.
 COMMAND_FLAGS: dict[str, dict[str, str]] = {
-    "predict": {"raw_sr": "--stream-sr", "raw_dtype": "--stream-dtype",
-                "channels": "--stream-channels"},
+    "predict": {
+        "raw_sr": "--stream-sr",
+        "raw_dtype": "--stream-dtype",
+        "channels": "--stream-channels",
+    },
     "evaluate": {"n_boot": "--bootstrap"},
     "compare": {"force": "--force (with --html)"},
-}  # fmt: skip
+}
 
 
 def flag_names(

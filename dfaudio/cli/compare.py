@@ -21,15 +21,27 @@ Examples:
 """,
 )
 @click.argument("runs_dir", required=False, default="runs", type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "markdown", "json"]),
-              default="table", show_default=True)  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "markdown", "json"]),
+    default="table",
+    show_default=True,
+)
 @click.option("--data", "data_filter", default=None, help="Only runs on this data name.")
-@click.option("--split-type", default=None,
-              type=click.Choice(["grouped", "given", "stratified", "leaky"]),
-              help="Only runs with this split type.")  # fmt: skip
-@click.option("--test", "test_kind", default=None,
-              type=click.Choice(["in-corpus", "cross-corpus", "unseen-attack"]),
-              help="Only rows tested this way (a row per run and external set).")  # fmt: skip
+@click.option(
+    "--split-type",
+    default=None,
+    type=click.Choice(["grouped", "given", "stratified", "leaky"]),
+    help="Only runs with this split type.",
+)
+@click.option(
+    "--test",
+    "test_kind",
+    default=None,
+    type=click.Choice(["in-corpus", "cross-corpus", "unseen-attack"]),
+    help="Only rows tested this way (a row per run and external set).",
+)
 @click.option(
     "--html",
     "html_path",

@@ -56,9 +56,18 @@ MODEL_INFO = "model.json"
 PLOT_DIR = "plots"
 SCORE_COLUMNS = ("file", "window", "group", "label", "score", "p_fake", "fold")
 _VERSIONED = (
-    "numpy", "scipy", "pandas", "sklearn", "xgboost", "librosa", "torch", "timm", "soundfile",
-    "skops", "joblib",
-)  # fmt: skip
+    "numpy",
+    "scipy",
+    "pandas",
+    "sklearn",
+    "xgboost",
+    "librosa",
+    "torch",
+    "timm",
+    "soundfile",
+    "skops",
+    "joblib",
+)
 
 
 def slug(text: str) -> str:

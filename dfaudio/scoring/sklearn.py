@@ -95,10 +95,12 @@ class SklearnBackend:
         from dfaudio.tabular import features_for_file
 
         res = features_for_file(
-            {"path": path, "label": "", "group": ""}, sr=sr,
-            window_s="whole" if self.whole else self.window_s, short="whole",
+            {"path": path, "label": "", "group": ""},
+            sr=sr,
+            window_s="whole" if self.whole else self.window_s,
+            short="whole",
             feature_sets=self.feature_sets,
-        )  # fmt: skip
+        )
         if res.failure is not None:
             raise AudioError(path, res.failure[0], res.failure[1])
         assert res.rows is not None
@@ -164,9 +166,13 @@ def load_backend(
     if not 0 < window_s < float("inf"):
         raise ParameterError(f"config.json window_s must be positive, got {window_s}")
     return SklearnBackend(
-        est, feature_columns=list(cols), window_s=window_s, sr=one_rate, feature_sets=sets,
+        est,
+        feature_columns=list(cols),
+        window_s=window_s,
+        sr=one_rate,
+        feature_sets=sets,
         whole=config.get("window") == "whole",
-    )  # fmt: skip
+    )
 
 
 def feature_sets_of_run(config: dict[str, Any], *, columns: list[str]) -> list[SetSpec]:

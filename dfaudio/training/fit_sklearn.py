@@ -119,11 +119,17 @@ def fit_sklearn(
     splits = meta["split"].astype(str).to_numpy() if "split" in meta.columns else None
     if plan is None:
         plan = plan_splits(
-            y, groups=table.groups, splits=splits, cv=cv, test_size=test_size,
-            split_by=split_by, seed=seed, recordings=table.recordings,
+            y,
+            groups=table.groups,
+            splits=splits,
+            cv=cv,
+            test_size=test_size,
+            split_by=split_by,
+            seed=seed,
+            recordings=table.recordings,
             attacks=table.meta["attack"].to_numpy() if "attack" in table.meta else None,
             speakers=table.meta["speaker"].to_numpy() if "speaker" in table.meta else None,
-        )  # fmt: skip
+        )
     ests = Parallel(n_jobs=jobs)(delayed(_fit_fold)(model, seed, X, y, tr) for tr, _ in plan.folds)
     parts = []
     calibrated = True
@@ -211,17 +217,29 @@ def fit_sklearn(
             record.info.warnings.append(err)
     path, fmt = save_model_file(final, run_dir)
     writer.model_info(
-        ModelInfo(kind="sklearn", format=fmt, file=path.name, model=model,
-                  trained_on=trained_on, output=OUTPUT)
-    )  # fmt: skip
+        ModelInfo(
+            kind="sklearn",
+            format=fmt,
+            file=path.name,
+            model=model,
+            trained_on=trained_on,
+            output=OUTPUT,
+        )
+    )
     from dfaudio import explain as why
 
     why.write_reference(run_dir, X, table.features)  # for predict --explain
     if explain:
         record.extra["explain"] = why.explain_run(
-            run_dir, ests=ests, folds=plan.folds, final=final, X=X, y=y,
-            columns=table.features, seed=seed,
-        )  # fmt: skip
+            run_dir,
+            ests=ests,
+            folds=plan.folds,
+            final=final,
+            X=X,
+            y=y,
+            columns=table.features,
+            seed=seed,
+        )
     return writer.finish(
         record, scores_df, plot_title=f"{model} ({plan.split_type})", config=config, model=final
     )
