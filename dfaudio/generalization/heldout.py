@@ -93,8 +93,11 @@ def held_out_extra(plan: Any, scores_df: pd.DataFrame, meta: pd.DataFrame) -> di
             "n_spoof": int(((labels == SPOOF) & (att == name)).sum()),
             "seen_in_training": name in trained,
         }
+    unseen = [k for k, v in table.items() if not v["seen_in_training"]]
+    if len(table) < 2 and not unseen:
+        return out  # one attack, seen in training: the headline EER says it all
     out["per_attack"] = table
-    out["unseen_attacks"] = [k for k, v in table.items() if not v["seen_in_training"]]
+    out["unseen_attacks"] = unseen
     return out
 
 

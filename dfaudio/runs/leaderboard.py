@@ -164,8 +164,9 @@ def _shortcuts(m: dict[str, Any]) -> str:
 def _eval_rows(m: dict[str, Any], row: dict[str, Any]) -> list[dict[str, Any]]:
     """One more row per external test set of a run (``eval_sets``, ``fit-sklearn --eval-data``)."""
     out = []
+    keep = {"model", "kind", "features", "split_type", "created", "run", "shortcut", "run_dir"}
     for name, e in (m.get("eval_sets") or {}).items():
-        r = dict(row)
+        r = {k: (v if k in keep else None) for k, v in row.items()}  # no run metric leaks in
         r.update(
             data=f"{name} (trained on {row.get('data')})",
             test=e.get("kind", "cross-corpus"),
