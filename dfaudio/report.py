@@ -198,7 +198,7 @@ def _details(metrics: dict[str, Any]) -> str:
     trials = ""
     if metrics.get("n_bonafide") is not None:
         trials = f" over {metrics['n_bonafide']} bona fide / {metrics.get('n_spoof')} spoof trials"
-    add("EER (pooled held-out)", _pct(headline(metrics, "eer")) + ci_text("eer") + thr_txt + trials)
+    add("EER (pooled held-out)", _pct(headline(metrics, "eer")) + ci_text("eer") + trials + thr_txt)
     add("accuracy (pooled)", _pct(headline(metrics, "accuracy")) + ci_text("accuracy"))
     for key, name in (("eer", "EER"), ("accuracy", "accuracy")):
         mean = metrics.get(f"{key}_fold_mean")

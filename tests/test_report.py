@@ -206,3 +206,27 @@ def test_report_renders_in_headless_chromium(runs_dir: Path, tmp_path: Path) -> 
     assert 'data-images-decoded="12/12"' in dom
     shot = check.screenshot(report, tmp_path / "shot.png", exe=exe, size="1000,1400")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def test_report_details_of_a_fitted_run(tmp_path: Path) -> None:
+    """A real (schema 2) run: the details say pooled EER with its own interval, the threshold,
+    the trial counts and the fold mean/std on a separate line, as the leaderboard does."""
+    from dfaudio.report import render_html
+    from dfaudio.runs.leaderboard import collect
+    from dfaudio.tables import FeatureTable
+    from dfaudio.training.fit_sklearn import fit_sklearn
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 60)
+    X = rng.normal(size=(120, 3)) + y[:, None] * 0.8
+    meta = pd.DataFrame({"group": [f"g{i % 12}" for i in range(120)]})
+    table = FeatureTable(X=X, y=y, meta=meta, features=["a", "b", "c"], source="syn.csv")
+    res = fit_sklearn(table, model="lda", cv=3, runs_dir=tmp_path / "runs", data_name="syn")
+    m = res.metrics
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", render_html(collect(tmp_path / "runs"))))
+    lo, hi = m["eer_ci95"]
+    pooled = f"{100 * m['eer']:.2f} % (95 % CI {100 * lo:.1f} % to {100 * hi:.1f} %)"
+    trials = f"over {m['n_bonafide']} bona fide / {m['n_spoof']} spoof trials"
+    assert f"EER (pooled held-out) {pooled} {trials}, threshold" in text
+    fold = f"mean {100 * m['eer_fold_mean']:.2f} %, std {100 * m['eer_fold_std']:.2f} % (3 folds)"
+    assert f"EER over folds {fold}" in text
