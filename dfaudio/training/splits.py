@@ -229,7 +229,7 @@ def _too_few_groups(n_groups: int, k: int, *, cv: int | None, test_size: float |
             "recordings, or split_by='window' (leaky)"
         )
     if cv is not None:
-        return f"only {n_groups} groups for cv={k} folds; use cv={n_groups} or fewer"
+        return f"only {n_groups} groups for {k} folds; use cv={n_groups} or fewer"
     return (
         f"only {n_groups} groups, too few for a grouped hold-out of test_size={test_size:g} "
         f"(it needs {k} groups); use test_size={1 / n_groups:.2g} or larger"
