@@ -378,6 +378,9 @@ def _run_stream(
         tail_s=predictor.stream_tail_s,
     )
     summary.update(sr=sr, warm_up_ms=warm_ms, source=name)
+    if predictor.calibration is not None and summary.get("mean_score") is not None:
+        summary["p_fake"] = predictor.p_fake(summary["mean_score"])  # through the run's map
+        summary["llr"] = predictor.llr(summary["mean_score"])
     if as_json:
         click.echo(json.dumps({"summary": summary}))
     elif chunks:
