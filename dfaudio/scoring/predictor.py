@@ -365,6 +365,11 @@ class Predictor:
         """
         if sr <= 0:
             raise ParameterError(f"stream sample rate must be positive, got {sr}")
+        if getattr(self.backend, "whole", False):
+            raise ParameterError(
+                "this run was trained on one row per file (tabulate --window whole); score whole "
+                "files instead of a stream"
+            )
         if self.backend.sr is not None and sr != self.backend.sr:
             from dfaudio.io.audio import resample_stream
 
