@@ -161,3 +161,14 @@ def test_fit_on_a_table_with_a_shortcut_carries_the_warning(tmp_path: Path) -> N
     shortcut = [w for w in fit.metrics["warnings"] if w.startswith("shortcut:")]
     assert any("level_dbfs" in w for w in shortcut)
     assert not any("lead_silence_s" in w for w in shortcut)
+
+
+def test_audit_reports_groups_that_separate_real_fake_pairs(tmp_path: Path) -> None:
+    for i in range(4):
+        write_wav(tmp_path / "real" / f"u{i}.wav", tone(200 + 30 * i, duration_s=0.5), 16000)
+        write_wav(tmp_path / "fake" / f"u{i}_gen.wav", tone(200 + 30 * i, duration_s=0.5), 16000)
+    split = audit(facts_of_files(load_manifest([tmp_path], pair_groups=False)), n_boot=0, cv=2)
+    assert split.separated_pairs == 4
+    assert any("4 real/fake name pair(s) lie in different groups" in n for n in split.notes)
+    kept = audit(facts_of_files(load_manifest([tmp_path])), n_boot=0, cv=2)
+    assert kept.separated_pairs == 0 and kept.n_groups == 4

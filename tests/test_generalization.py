@@ -272,6 +272,7 @@ def _write_corpus(path: Path, rng: np.random.Generator, *, shift: float, n_files
     return path
 
 
+@pytest.mark.slow
 def test_matrix_diagonal_equals_the_grouped_cv_run(
     tmp_path: Path, rng: np.random.Generator
 ) -> None:
