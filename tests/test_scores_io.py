@@ -208,3 +208,13 @@ def test_evaluate_cli_b02_asvspoof5_rows_and_reliability_plot(shared_data, tmp_p
     assert (tmp_path / "p" / "reliability.png").stat().st_size > 5000
     again = _run(["evaluate", str(path), "--plot", str(tmp_path / "p")])
     assert again.exit_code == 2 and "exists" in again.output
+
+
+@pytest.mark.parametrize("command", ["calibrate", "fuse", "evaluate", "compare"])
+def test_new_commands_have_help(command):
+    out = _run([command, "--help"])
+    assert out.exit_code == 0 and "Usage:" in out.output
+    if command == "compare":
+        assert "--paired" in out.output
+    if command == "evaluate":
+        assert "--bonafide-value" in out.output and "--calibration" in out.output
