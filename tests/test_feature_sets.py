@@ -463,3 +463,27 @@ def test_a_run_trained_on_every_set_predicts_with_the_same_features(
 @pytest.mark.slow
 def test_a_whole_file_run_on_compare_predicts(corpus: Path, tmp_path: Path) -> None:
     _fit_and_predict(corpus, tmp_path, "compare", "whole")
+
+
+@pytest.mark.slow
+def test_ssl_whisper_encoder_pools_only_the_window_frames(tmp_path: Path) -> None:
+    import torch
+    from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
+
+    cfg = WhisperConfig(
+        d_model=16, encoder_layers=2, decoder_layers=1, encoder_attention_heads=2,
+        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
+        max_target_positions=32,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    net = WhisperModel(cfg).eval()
+    net.save_pretrained(tmp_path)
+    WhisperFeatureExtractor().save_pretrained(tmp_path)
+    y = speechlike(2.0, seed=7)
+    X = compute(parse_feature_sets(f"ssl:{tmp_path}:2")[0], y, SR)
+    feats = WhisperFeatureExtractor()([y[SR:]], sampling_rate=SR, return_tensors="pt")
+    with torch.no_grad():
+        h = net.get_encoder()(feats.input_features, output_hidden_states=True).hidden_states[2]
+    # Whisper pads every input to 30 s; only the 50 frames of the 1 s window are pooled
+    np.testing.assert_allclose(X[1], h[0, :50].mean(0).numpy(), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(X[1], h[0].mean(0).numpy(), atol=1e-4)
