@@ -64,7 +64,7 @@ from dfaudio.deep.trainer import (
     resolve_device,
 )
 from dfaudio.exceptions import DataError, ParameterError
-from dfaudio.labels import CLASS_NAMES, LABEL_IDS, score_to_p_fake
+from dfaudio.labels import CLASS_NAMES, encode_labels, score_to_p_fake
 from dfaudio.runs import FitResult
 
 __all__ = [
@@ -111,7 +111,7 @@ def _plan_roles(manifest: pd.DataFrame, cfg: DeepConfig) -> Any:
     from dfaudio.training.splits import plan_roles
 
     return plan_roles(
-        manifest["label"].map(LABEL_IDS).to_numpy(),
+        encode_labels(manifest["label"].to_numpy()),
         groups=manifest["group"].astype(str).to_numpy(),
         splits=manifest["split"].to_numpy() if "split" in manifest.columns else None,
         test_size=cfg.test_size,
@@ -277,7 +277,7 @@ def _train(
     cache = FeatureCache(tf_cfg, cfg.cache_dir)
     paths = split["path"].astype(str).to_numpy()
     roles = split["role"].astype(str).to_numpy()
-    labels = split["label"].map(LABEL_IDS).to_numpy()
+    labels = encode_labels(split["label"].to_numpy())
 
     t0 = time.perf_counter()
     pre = precompute(
