@@ -180,7 +180,7 @@ def test_tabulate_refuses_to_overwrite(tmp_path: Path) -> None:
     res = run("tabulate", tmp_path / "d", "-o", out, "--force", "-q")
     assert res.exit_code == 0
     assert len(pd.read_csv(out)) == 4
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "t.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "t.csv", "t.csv.features.json"]
 
 
 def test_tabulate_deep_voice_schema_and_balance(tmp_path: Path, shared_data: Path) -> None:
