@@ -428,7 +428,7 @@ def _fit_linear(
     theta = np.zeros(Z.shape[1])
     ridge = 1.0 / X.shape[0]  # as in _fit_logistic
     for _ in range(100):
-        q = 1.0 / (1.0 + np.exp(-np.clip(Z @ theta + prior_logit, -700, 700)))
+        q = score_to_p_fake(-(Z @ theta + prior_logit))  # P(y = 1) = sigmoid(eta)
         pull = np.full(Z.shape[1], ridge)
         pull[-1] = 1e-12  # the weights only; the offset is free
         grad = Z.T @ (w * (q - y)) + pull * theta
