@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from dfaudio.cli.common import handle_errors
+from dfaudio.cli.common import handle_errors, parse_label_map_option
 
 __all__ = ["FORMATS", "cli"]
 
@@ -30,6 +30,8 @@ Examples:
               help="Rate audio inputs are tabulated at (tables keep theirs).")  # fmt: skip
 @click.option("--n-boot", type=int, default=1000, show_default=True,
               help="Group-bootstrap resamples of each cross-corpus interval.")  # fmt: skip
+@click.option("--label-map", multiple=True, metavar="NAME=bonafide|spoof",
+              help="Extra class-folder names of audio inputs (repeatable).")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-j", "--jobs", type=int, default=1, show_default=True,
               help="Workers for tabulating audio and for the CV folds.")  # fmt: skip
@@ -46,6 +48,7 @@ def cli(
     cv: int,
     sr: int,
     n_boot: int,
+    label_map: tuple[str, ...],
     seed: int,
     jobs: int,
     fmt: str,
@@ -93,7 +96,10 @@ def cli(
 
     corpora = []
     for name, path in named:
-        c = load_corpus(name, path, sr=sr, jobs=jobs, on_failure=warn)
+        c = load_corpus(
+            name, path, sr=sr, jobs=jobs, on_failure=warn,
+            label_map=parse_label_map_option(label_map),
+        )  # fmt: skip
         say(f"{name}: {len(c.table.y)} rows from {path}")
         corpora.append(c)
     mx = crosseval(

@@ -169,11 +169,13 @@ def load_corpus(
     sr: int | None = 16000,
     jobs: int = 1,
     on_failure: Any = None,
+    label_map: dict[str, str] | None = None,
 ) -> Corpus:
     """A table as it is, or audio (any layout ``dfaudio tabulate`` reads) tabulated in memory.
 
     Audio is resampled to ``sr`` (default 16 kHz) so that every corpus has the same features at
-    the same rate; a table keeps the rate it was made at (see its ``sr`` column).
+    the same rate; a table keeps the rate it was made at (see its ``sr`` column). ``label_map``
+    names extra class folders of audio inputs (``{"LJSpeech": "bonafide"}``).
     """
     from dfaudio.generalization.audit import is_feature_table
     from dfaudio.tables import read_table, validate_table
@@ -185,7 +187,7 @@ def load_corpus(
         from dfaudio.datasets import load_manifest
         from dfaudio.tabular import tabulate
 
-        manifest = load_manifest([p])
+        manifest = load_manifest([p], label_map=label_map)
         res = tabulate(manifest, sr=sr, progress=False, jobs=jobs, on_failure=on_failure)
         if len(res.table) == 0:
             raise DataError("no file could be used", p)
