@@ -15,6 +15,7 @@ downward), and nothing but the command line imports the report.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -236,3 +237,43 @@ def test_import_resolution(importer: str, source: str, expected: str, monkeypatc
     mod = _resolve(importer, node)
     sub = f"{mod}.{node.names[0].name}"
     assert (sub if sub in MODULES else _known(mod)) == expected
+
+
+_SIGMOID = re.compile(r"1(\.0)?\s*/\s*\(\s*1(\.0)?\s*\+\s*(np\.|math\.)?exp\(")
+_LOOKUP = re.compile(r"LABEL_IDS\s*\[|map\(\s*LABEL_IDS\s*\)|LABEL_IDS\.get\(")
+
+
+def _own_sigmoid_or_encoder(source: str) -> list[str]:
+    """Code lines (docstrings and comments dropped) that compute a logistic or encode labels."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):  # docstrings may describe the formula; code may not
+        body = getattr(node, "body", None)
+        if isinstance(body, list):
+            kept = [
+                b
+                for b in body
+                if not (isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant))
+            ]
+            node.body = kept or [ast.Pass()]
+    return [
+        line.strip()
+        for line in ast.unparse(tree).splitlines()
+        if _SIGMOID.search(line) or _LOOKUP.search(line)
+    ]
+
+
+def test_one_sigmoid_and_one_label_encoder() -> None:
+    """``labels.score_to_p_fake`` is the only logistic and ``labels.encode_labels`` the only label
+    encoder: no other module computes ``1 / (1 + exp(..))`` or looks labels up in ``LABEL_IDS``."""
+    planted = (
+        "def f(x, y):\n    '1 / (1 + exp(x))'\n"
+        "    return 1.0 / (1.0 + np.exp(-x)), y.map(LABEL_IDS)\n"
+    )
+    assert len(_own_sigmoid_or_encoder(planted)) == 1  # the code line, not the docstring
+    bad = [
+        f"{name}: {hit}"
+        for name, path in MODULES.items()
+        if name != "dfaudio.labels"
+        for hit in _own_sigmoid_or_encoder(path.read_text(encoding="utf-8"))
+    ]
+    assert not bad, "use dfaudio.labels.score_to_p_fake / encode_labels:\n" + "\n".join(bad)
