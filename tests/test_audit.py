@@ -172,3 +172,22 @@ def test_audit_reports_groups_that_separate_real_fake_pairs(tmp_path: Path) -> N
     assert any("4 real/fake name pair(s) lie in different groups" in n for n in split.notes)
     kept = audit(facts_of_files(load_manifest([tmp_path])), n_boot=0, cv=2)
     assert kept.separated_pairs == 0 and kept.n_groups == 4
+
+
+@pytest.mark.slow
+def test_fit_deep_run_carries_the_shortcut_warning(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    for i in range(8):
+        write_wav(tmp_path / "d" / "real" / f"a{i}.wav", tone(200 + 40 * i, duration_s=1.0), 16000)
+        quiet = tone(220 + 40 * i, duration_s=1.0, amp=0.02)  # about 28 dB quieter
+        write_wav(tmp_path / "d" / "fake" / f"b{i}.wav", quiet, 16000)
+    res = CliRunner().invoke(
+        cli, ["fit-deep", "--model", "simple-ann", "--feature", "mel", "--epochs", "1", "--data",
+              str(tmp_path / "d"), "--runs-dir", str(tmp_path / "runs"), "--no-cache", "-q"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "note: shortcut: level_dbfs alone separates" in res.output
+    run = next((tmp_path / "runs").iterdir())
+    warnings = json.loads((run / "metrics.json").read_text())["warnings"]
+    assert any(w.startswith("shortcut: level_dbfs") for w in warnings)
+    assert not any(w.startswith("shortcut: lead_silence_s") for w in warnings)

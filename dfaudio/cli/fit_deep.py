@@ -170,6 +170,14 @@ def cli(ctx: click.Context, **opts: object) -> None:
         return
     result = results[0]
     m = dict(result.metrics, run_dir=str(result.run_dir))
+    if result.run_dir is not None:  # nuisance facts of the training audio (dfaudio audit)
+        from dfaudio.generalization.audit import audit_run_data
+
+        shortcuts = audit_run_data(result.run_dir)
+        m["warnings"] = [*(m.get("warnings") or []), *shortcuts]
+        if not opts["as_json"]:
+            for w in shortcuts:
+                click.echo(f"note: {w}", err=True)
     if eval_data and result.run_dir is not None:
         from dfaudio.generalization.evalsets import score_audio_sets
 

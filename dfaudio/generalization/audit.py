@@ -51,6 +51,7 @@ __all__ = [
     "FactResult",
     "add_file_facts",
     "audit",
+    "audit_run_data",
     "facts_of_files",
     "facts_of_table",
     "file_facts",
@@ -447,3 +448,35 @@ def format_audit(res: AuditResult) -> str:
     if not any(f.shortcut for f in res.facts):
         lines.append("no shortcut found among these facts (others may exist)")
     return "\n".join(lines)
+
+
+def audit_run_data(run_dir: str | Path, *, seed: int = 0) -> list[str]:
+    """Audit the audio a (deep) run was trained on and add shortcut warnings to its metrics.
+
+    Reads the run's ``config.json`` (``data``, ``layout``, ``label_map``, ``protocols``,
+    ``group_regex``), computes the facts of every file and appends the warnings of
+    :meth:`AuditResult.warnings` to ``metrics.json``. Returns them (``[]`` when none, or when
+    the data cannot be audited, e.g. too few groups).
+    """
+    from dfaudio.datasets import load_manifest
+    from dfaudio.io.files import write_json
+    from dfaudio.runs import CONFIG, METRICS, load_json
+
+    d = Path(run_dir)
+    cfg = load_json(d / CONFIG)
+    try:
+        manifest = load_manifest(
+            list(cfg.get("data") or []),
+            layout=cfg.get("layout") or "auto",
+            label_map=cfg.get("label_map") or None,
+            protocols=cfg.get("protocols") or None,
+            group_regex=cfg.get("group_regex") or None,
+        )
+        found = audit(facts_of_files(manifest), n_boot=0, seed=seed).warnings()
+    except (DataError, ParameterError):
+        return []
+    if found:
+        metrics = load_json(d / METRICS)
+        metrics["warnings"] = [*(metrics.get("warnings") or []), *found]
+        write_json(d / METRICS, metrics, force=True)
+    return found
