@@ -6,6 +6,8 @@ import click
 
 from dfaudio.cli.common import LAYOUTS, echo_json, handle_errors, parse_label_map_option
 
+__all__ = ["cli"]
+
 
 @click.command(
     "audit",
@@ -23,12 +25,21 @@ Examples:
               help="ASVspoof CM protocol file(s).")  # fmt: skip
 @click.option("--label-map", multiple=True, metavar="NAME=bonafide|spoof",
               help="Extra class-folder or label names.")  # fmt: skip
-@click.option("--group-regex", default=None, metavar="REGEX",
-              help="Group files by the first capture group of REGEX on the file name.")
+@click.option(
+    "--group-regex",
+    default=None,
+    metavar="REGEX",
+    help="Group files by the first capture group of REGEX on the file name.",
+)
 @click.option("--cv", type=int, default=5, show_default=True,
               help="Grouped folds (fewer when there are fewer groups).")  # fmt: skip
-@click.option("--threshold", type=float, default=0.20, show_default=True,
-              help="A fact whose EER is below this separates the classes (shortcut).")
+@click.option(
+    "--threshold",
+    type=float,
+    default=0.20,
+    show_default=True,
+    help="A fact whose EER is below this separates the classes (shortcut).",
+)
 @click.option("--n-boot", type=int, default=1000, show_default=True,
               help="Group-bootstrap resamples for the 95 % interval (0: none).")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
