@@ -292,6 +292,15 @@ def test_fuse_writes_a_ranked_run_with_out_of_fold_scores(tmp_path):
     assert (run / "fusion.json").is_file() and (run / "calibration.json").is_file()
     board = collect(runs)
     assert "fusion" in set(board["kind"]) and run.name in set(board["run"])
+    # predict with the fusion run: the members score the file, fusion.json's weights fuse them
+    from dfaudio.scoring import load_predictor
+
+    pred = load_predictor(run)
+    spec = json.loads((run / "fusion.json").read_text())
+    row = scores.iloc[0]
+    got = pred.score_file(row["file"]).score
+    want = row["member_1"] * spec["weights"][0] + row["member_2"] * spec["weights"][1]
+    assert got == pytest.approx(want + spec["offset"], abs=1e-3)
 
 
 # --------------------------------------------------------------------------------------------

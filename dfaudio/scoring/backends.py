@@ -90,3 +90,4 @@ BACKENDS.register(
     "dfaudio.scoring.torch:load_backend",
     help="fit-deep network on time-frequency tensors",
 )
+BACKENDS.register("fusion", "dfaudio.scoring.fusion:load_backend", help="dfaudio fuse of runs")

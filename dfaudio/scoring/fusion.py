@@ -24,7 +24,7 @@ import pandas as pd
 
 from dfaudio.exceptions import AudioError, DataError, ParameterError
 
-__all__ = ["FUSION_FILE", "fuse_runs", "score_with_runs"]
+__all__ = ["FUSION_FILE", "FusionBackend", "fuse_runs", "load_backend", "score_with_runs"]
 
 #: File of a fusion run holding the weights (plain JSON).
 FUSION_FILE = "fusion.json"
@@ -138,7 +138,14 @@ def fuse_runs(
     members = []
     for r in run_dirs:
         m = load_json(Path(r) / "metrics.json")
-        members.append({"run": str(r), "model": m.get("model"), "kind": m.get("kind")})
+        members.append(
+            {
+                "run": str(r),
+                "path": str(Path(r).resolve()),
+                "model": m.get("model"),
+                "kind": m.get("kind"),
+            }
+        )
     model_name = "fusion(" + "+".join(str(m["model"]) for m in members) + ")"
     name = data_name or "+".join(Path(p).name for p in data)
     run_dir = new_run_dir(runs_dir, slug(f"fusion-{len(members)}-{name}"))
@@ -213,3 +220,71 @@ def _member_eers(labels: np.ndarray, X: np.ndarray, names: list[str]) -> dict[st
     from dfaudio.evaluation import eer
 
     return {n: float(eer(labels, X[:, i])[0]) for i, n in enumerate(names)}
+
+
+class FusionBackend:
+    """``predict`` for a fusion run: every member scores the file, the weights fuse the scores.
+
+    The fusion works on file scores (each member's mean window score), so a file gets one
+    "window" spanning it; ``--stream`` windows are the longest member window.
+    """
+
+    kind = "fusion"
+    sr = None
+    rate_reason = "each member resamples to its own rate"
+
+    def __init__(self, members: list[Any], weights: list[float], offset: float) -> None:
+        self.members = members
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.offset = float(offset)
+        self.window_s = max(float(m.window_s) for m in members)
+
+    def _fuse(self, results: list[Any]) -> Any:
+        from dfaudio.scoring.backends import WindowScores
+
+        scores = np.array([r.score for r in results], dtype=np.float64)
+        fused = float(scores @ self.weights + self.offset)
+        notes = [
+            f"{m.model}: {n}" for m, r in zip(self.members, results, strict=True) for n in r.notes
+        ]
+        return WindowScores(
+            scores=np.array([fused]),
+            starts_s=np.array([0.0]),
+            duration_s=float(results[0].duration_s),
+            notes=notes,
+        )
+
+    def score_file(self, path: str, *, sr: int | None = None) -> Any:
+        """One fused score for the file."""
+        return self._fuse([m.score_file(path, sr=sr) for m in self.members])
+
+    def score_array(self, y: np.ndarray, sr: int) -> Any:
+        """One fused score for the signal."""
+        return self._fuse([m.score_array(y, sr) for m in self.members])
+
+
+def load_backend(
+    run_dir: Path, config: dict[str, Any], metrics: dict[str, Any], *, trust: bool
+) -> FusionBackend:
+    """Load a fusion run: its weights (``fusion.json``) and every member run's predictor."""
+    from dfaudio.runs.store import load_json
+    from dfaudio.scoring.predictor import load_predictor
+
+    spec = load_json(Path(run_dir) / FUSION_FILE)
+    try:
+        weights = [float(w) for w in spec["weights"]]
+        offset = float(spec["offset"])
+        members = spec["members"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"malformed {FUSION_FILE}: {exc}", run_dir) from None
+    if len(members) != len(weights):
+        raise DataError(
+            f"{FUSION_FILE}: {len(members)} members but {len(weights)} weights", run_dir
+        )
+    predictors = []
+    for m in members:
+        path = Path(str(m.get("path") or m.get("run")))
+        if not path.is_dir():
+            raise DataError(f"fusion member run not found: {path}", run_dir)
+        predictors.append(load_predictor(path, trust=trust))
+    return FusionBackend(predictors, weights, offset)
