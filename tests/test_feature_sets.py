@@ -487,3 +487,18 @@ def test_ssl_whisper_encoder_pools_only_the_window_frames(tmp_path: Path) -> Non
     # Whisper pads every input to 30 s; only the 50 frames of the 1 s window are pooled
     np.testing.assert_allclose(X[1], h[0, :50].mean(0).numpy(), rtol=1e-5, atol=1e-6)
     assert not np.allclose(X[1], h[0].mean(0).numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["deep-voice", "spectral-stats", "egemaps", "resemblyzer", "ssl"])
+def test_every_set_is_deterministic_and_names_its_columns(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    if name == "ssl":
+        name = f"ssl:{request.getfixturevalue('tiny_w2v')}:1"
+    spec = parse_feature_sets(name)[0]
+    y = speechlike(1.5, seed=8)
+    a, b = compute(spec, y, SR), compute(spec, y.copy(), SR)
+    np.testing.assert_array_equal(a, b)
+    cols = fsets.columns(spec)
+    assert a.shape == (1, len(cols)) and np.isfinite(a).all() and len(set(cols)) == len(cols)
+    assert all(c.startswith(spec.info.prefix) for c in cols)
