@@ -101,7 +101,7 @@ def cli(
             protocols=list(protocols) or None, group_regex=group_regex,
         )  # fmt: skip
         pairs = manifest.attrs.get("pairs")
-        if pairs is not None and pairs.n_pairs and not as_json:
+        if pairs is not None and pairs.n_groups_after < pairs.n_groups_before and not as_json:
             click.echo(f"pairs: {pairs.describe()}", err=True)
 
         def warn(path: str, reason: str, detail: str) -> None:

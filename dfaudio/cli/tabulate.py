@@ -240,7 +240,7 @@ def format_summary(s: dict) -> str:
         f"  short      {s['short_clips']} clips shorter than a window kept "
         f"(policy: {s['short_policy']})",
     ]
-    if s.get("pairs") and s["pairs"]["n_pairs"]:
+    if s.get("pairs") and s["pairs"]["n_groups_after"] < s["pairs"]["n_groups_before"]:
         from dfaudio.datasets.pairs import PairInfo
 
         p = dict(s["pairs"])
