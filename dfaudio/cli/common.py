@@ -118,8 +118,9 @@ def flag_names(
     """Library messages name Python parameters; the CLI shows its flags instead.
 
     A name is replaced where it is used as a parameter: ``name=value`` (``name='x'``,
-    ``name=True`` for switches), or followed by ``must``, ``is``, ``needs``, ``or``, ``and``, a
-    comma or a closing parenthesis. Other words are left alone.
+    ``name=True`` for switches), or -- for names that cannot be English words (``test_size``,
+    ``cv``) -- followed by ``must``, ``is``, ``needs``, ``or``, ``and``, a comma or a closing
+    parenthesis. Other words are left alone.
 
     Parameters
     ----------
@@ -141,6 +142,8 @@ def flag_names(
     "--split-by given needs a 'split' column; --window must be > 0"
     >>> flag_names("raw_sr must be positive", command="predict")
     '--stream-sr must be positive'
+    >>> flag_names("/dev/zero is a character device, not a regular file")
+    '/dev/zero is a character device, not a regular file'
     """
     own = COMMAND_FLAGS.get(command or "", {})
     for name in names:
@@ -149,8 +152,17 @@ def flag_names(
         message = re.sub(at + r"=True\b", flag, message)
         message = re.sub(at + r"='([^']*)'", rf"{flag} \1", message)
         message = re.sub(at + r"=(?=[^\s=])", f"{flag} ", message)
-        message = re.sub(at + r"(?=\s+(?:must|is|needs|or|and)\b|[,)])", flag, message)
+        if "_" in name or name in _NOT_WORDS:
+            # a bare name is a parameter only when it cannot be an English word
+            message = re.sub(at + r"(?=\s+(?:must|is|needs|or|and)\b|[,)])", flag, message)
     return message
+
+
+#: Parameter names without an underscore that are not English words either, so a bare mention
+#: ("give either cv or test_size") can only mean the parameter. Words such as ``device``,
+#: ``channels`` or ``workers`` are translated only in their ``name=value`` form, so that a
+#: sentence like "a character device, not a file" keeps its words.
+_NOT_WORDS = frozenset({"cv", "lr", "sr"})
 
 
 def _command_name() -> str | None:
