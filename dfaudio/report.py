@@ -227,6 +227,21 @@ def _details(metrics: dict[str, Any]) -> str:
     return f"<table class='details'>{body}</table>"
 
 
+def _eval_set_metrics(metrics: dict[str, Any], name: str) -> dict[str, Any]:
+    """The details of one external test set of a run (``eval_sets``), shaped like a run's."""
+    ev = (metrics.get("eval_sets") or {}).get(name) or {}
+    out = {k: metrics.get(k) for k in ("model", "kind", "features", "created", "warnings")}
+    out.update(
+        metrics_schema=2,
+        data=f"{name}: {ev.get('source', '?')}",
+        split_type=ev.get("kind", "cross-corpus"),
+        split=f"scored by the final model trained on {metrics.get('data', '?')}",
+        **{k: ev.get(k) for k in ("eer", "eer_ci95", "accuracy", "accuracy_ci95", "roc_auc",
+                                  "n_bonafide", "n_spoof")},
+    )  # fmt: skip
+    return out
+
+
 def _run_section(i: int, row: dict[str, Any], tmp: Path) -> str:
     from dfaudio.exceptions import DataError
     from dfaudio.runs import load_metrics
@@ -236,6 +251,9 @@ def _run_section(i: int, row: dict[str, Any], tmp: Path) -> str:
         metrics = load_metrics(run_dir)
     except DataError as exc:
         metrics = {"warnings": [str(exc)]}
+    eval_set = row.get("eval_set")
+    if isinstance(eval_set, str) and eval_set:  # a row of fit-sklearn/fit-deep --eval-data
+        metrics = _eval_set_metrics(metrics, eval_set)
     split = str(row.get("split_type", "?"))
     title = f"#{i} {row.get('model', '?')} · {row.get('features', '?')} · {row.get('data', '?')}"
     parts = [
@@ -244,7 +262,14 @@ def _run_section(i: int, row: dict[str, Any], tmp: Path) -> str:
         f"<p class='meta'>{_e(run_dir)}</p>",
         _details(metrics),
     ]
-    files, note = _plot_files(run_dir, tmp)
+    if isinstance(eval_set, str) and eval_set:
+        from dfaudio.plots import PLOT_NAMES
+
+        ev_dir = run_dir / f"eval-{eval_set}"
+        files = [ev_dir / n for n in PLOT_NAMES if (ev_dir / n).is_file()]
+        note = None if files else f"no plots in {ev_dir}"
+    else:
+        files, note = _plot_files(run_dir, tmp)
     files += [run_dir / n for n in ("importance.png", "shap.png") if (run_dir / n).is_file()]
     if note:
         parts.append(f"<p class='warn'>{_e(note)}</p>")

@@ -411,6 +411,13 @@ def test_eval_data_scores_equal_predict(tmp_path: Path) -> None:
     assert sorted(pred) == sorted(mine.index)
     for name, value in mine.items():
         assert pred[name] == pytest.approx(value, rel=1e-6, abs=1e-6)
+    # the HTML report gives the eval set its own section: its EER and its plots
+    html = tmp_path / "report.html"
+    res = runner.invoke(cli, ["compare", str(runs), "--html", str(html)])
+    assert res.exit_code == 0, res.output
+    sections = html.read_text().split("<section class='run'")[1:]
+    ev = [s for s in sections if "tonesB (trained on a.csv)" in s]
+    assert len(ev) == 1 and f"{100 * e['eer']:.2f} %" in ev[0] and ev[0].count("<img") == 4
 
 
 def test_eval_data_refuses_other_features_and_rates(tmp_path: Path, rng) -> None:

@@ -183,6 +183,7 @@ def _eval_rows(m: dict[str, Any], row: dict[str, Any]) -> list[dict[str, Any]]:
             held_out_attacks=None,
             roc_auc=e.get("roc_auc"),
         )
+        r["eval_set"] = name
         r["note"] = _rank_note(r)
         r["ranked"] = r["note"] == ""
         out.append(r)
@@ -266,6 +267,7 @@ COLUMNS: list[Column] = [
     ),
     Column("run", "run", lambda m: Path(str(m.get("run_dir", ""))).name),
     Column("shortcut", "shortcut", _shortcuts),
+    Column("eval_set", "eval set", lambda m: None, display=False),
     Column("note", "note", lambda m: ""),
 ]
 
