@@ -71,6 +71,7 @@ def cli(
     """
     import pandas as pd
 
+    from dfaudio.cli.common import check_jobs, check_seed
     from dfaudio.exceptions import ParameterError
     from dfaudio.generalization.audit import (
         audit,
@@ -82,6 +83,10 @@ def cli(
 
     if cv < 2:
         raise ParameterError(f"--cv must be at least 2, got {cv}")
+    if n_boot < 0:
+        raise ParameterError(f"--n-boot must be >= 0, got {n_boot}")
+    check_seed(seed)
+    jobs = check_jobs(jobs, what="files")
     tables = [i for i in inputs if is_feature_table(i)]
     if tables:
         if len(inputs) > 1:

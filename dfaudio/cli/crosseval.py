@@ -65,6 +65,7 @@ def cli(
     """
     from pathlib import Path
 
+    from dfaudio.cli.common import check_jobs, check_range, check_seed
     from dfaudio.exceptions import ParameterError
     from dfaudio.generalization.crosseval import (
         crosseval,
@@ -78,6 +79,9 @@ def cli(
         raise ParameterError(f"--cv must be at least 2, got {cv}")
     if n_boot < 0:
         raise ParameterError(f"--n-boot must be >= 0, got {n_boot}")
+    check_seed(seed)
+    check_range(sr, flag="--sr", low=1000, high=384000, unit="Hz")
+    jobs = check_jobs(jobs, what="files")
     named = parse_named(datasets)
     files: dict[str, Path] = {}
     if output_dir:
