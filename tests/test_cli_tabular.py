@@ -441,3 +441,29 @@ def test_demo_end_to_end_and_no_clobber(tmp_path: Path) -> None:
     assert_one_error_line(res2, "already exists", "--force")
     assert (out / "table.csv").read_bytes() == before
     assert sorted((out / "runs").iterdir()) == runs
+
+
+def test_tabulate_protocol_without_audio_summarises_missing_files(tmp_path: Path) -> None:
+    """A protocol whose audio is (mostly) absent gives one summary line, not one per file."""
+    flac = tmp_path / "LA" / "ASVspoof2019_LA_eval" / "flac"
+    flac.mkdir(parents=True)
+    sf.write(flac / "LA_E_0000001.flac", tone(440.0, sr=16000, duration_s=2.0), 16000)
+    lines = ["LA_0001 LA_E_0000001 - - bonafide"]
+    lines += [f"LA_0002 LA_E_{i:07d} - A07 spoof" for i in range(2, 402)]
+    protocol = tmp_path / "ASVspoof2019.LA.cm.eval.trl.txt"
+    protocol.write_text("\n".join(lines) + "\n")
+    res = run("tabulate", tmp_path / "LA", "--protocol", protocol, "-o", tmp_path / "t.csv")
+    assert res.exit_code == 0, res.output
+    warnings = [x for x in res.stderr.splitlines() if x.startswith("warning:")]
+    assert len(warnings) == 1, res.stderr
+    assert "400 of 401 listed files do not exist" in warnings[0]
+    assert "LA/ASVspoof2019_LA_eval/flac" in warnings[0]
+    assert "1 of 401 used, 400 failed" in res.stdout
+    # nothing there at all: one error line that says so
+    (flac / "LA_E_0000001.flac").unlink()
+    res = run("tabulate", tmp_path / "LA", "--protocol", protocol, "-o", tmp_path / "u.csv")
+    assert res.exit_code == 2
+    (error,) = [x for x in res.stderr.splitlines() if x.startswith(("error:", "warning:"))]
+    assert error.startswith("error: 401 of 401 listed files do not exist")
+    assert "nothing to tabulate" in error
+    assert not (tmp_path / "u.csv").exists()

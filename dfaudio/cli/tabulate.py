@@ -168,8 +168,8 @@ def cli(
     import re
 
     from dfaudio.cli.common import check_jobs, check_range, check_seed
-    from dfaudio.datasets import describe, load_manifest
-    from dfaudio.exceptions import ParameterError
+    from dfaudio.datasets import describe, load_manifest, missing_files
+    from dfaudio.exceptions import DataError, ParameterError
     from dfaudio.features import enable_numba_cache
     from dfaudio.io.files import check_writable
     from dfaudio.io.tables import check_table_path, table_format
@@ -194,10 +194,18 @@ def cli(
     )  # fmt: skip
     if not quiet and not as_json:
         click.echo(f"found {describe(manifest)}", err=True)
+    missing = missing_files(manifest)
+    if missing is not None:
+        n_missing, text = missing
+        if n_missing == len(manifest):
+            raise DataError(f"{text}: nothing to tabulate (is the input the corpus root?)")
+        if not quiet:
+            click.echo(f"warning: {text}; they are skipped", err=True)
     jobs = check_jobs(jobs, n_work=len(manifest), what="files")
 
     def warn(path: str, reason: str, detail: str) -> None:
-        if not quiet:
+        # missing files were summarised above in one line, not one line each
+        if not quiet and not (missing is not None and reason == "not found"):
             click.echo(f"warning: {path}: {reason}: {detail}", err=True)
 
     result = tabulate(
@@ -208,8 +216,6 @@ def cli(
     summary = result.summary
     table = result.table
     if len(table) == 0:
-        from dfaudio.exceptions import DataError
-
         raise DataError("no file could be used; nothing written (see the warnings above)")
     if balance == "undersample":
         table = balance_undersample(table, seed=seed)

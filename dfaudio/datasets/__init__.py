@@ -15,7 +15,7 @@ from dfaudio.datasets.asvspoof import find_protocols, from_asvspoof, read_protoc
 from dfaudio.datasets.csvlist import find_label_list, from_csv
 from dfaudio.datasets.deep_voice import deep_voice_root, from_deep_voice
 from dfaudio.datasets.folders import from_folders
-from dfaudio.datasets.manifest import describe, validate_manifest
+from dfaudio.datasets.manifest import describe, missing_files, validate_manifest
 from dfaudio.datasets.pairs import PairInfo, group_pairs
 from dfaudio.exceptions import DataError, ParameterError
 
@@ -32,6 +32,7 @@ __all__ = [
     "from_folders",
     "group_pairs",
     "load_manifest",
+    "missing_files",
     "read_protocol",
 ]
 
