@@ -16,6 +16,7 @@ __all__ = [
     "DfaudioError",
     "DfaudioWarning",
     "ParameterError",
+    "needs_extra",
     "shown",
 ]
 
@@ -90,3 +91,19 @@ def shown(value: object) -> str:
     if callable(item) and getattr(value, "shape", None) == ():
         value = item()
     return repr(value)
+
+
+def needs_extra(what: str, package: str, extra: str) -> ParameterError:
+    """The one-line error for a feature whose optional library is not installed.
+
+    dfaudio is installed from its checkout, so the install command names the checkout.
+
+    Examples
+    --------
+    >>> print(needs_extra("SHAP values", "shap", "explain"))
+    SHAP values: the shap package is missing: pip install -e ".[explain]" in the dfaudio checkout
+    """
+    return ParameterError(
+        f'{what}: the {package} package is missing: pip install -e ".[{extra}]" in the dfaudio '
+        "checkout"
+    )

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from dfaudio.exceptions import DataError, ParameterError
+from dfaudio.exceptions import DataError, ParameterError, needs_extra
 
 __all__ = [
     "IMPORTANCE_JSON",
@@ -244,9 +244,7 @@ def shap_summary(
     try:
         import shap
     except ImportError:
-        raise ParameterError(
-            'SHAP values need the shap package: pip install "dfaudio[explain]"'
-        ) from None
+        raise needs_extra("SHAP values", "shap", "explain") from None
     model, transform = found
     rng = np.random.default_rng(seed)
     idx = np.arange(len(X)) if len(X) <= max_rows else rng.choice(len(X), max_rows, replace=False)

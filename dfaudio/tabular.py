@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from dfaudio.datasets.facts import add_file_facts
-from dfaudio.exceptions import AudioError, ParameterError
+from dfaudio.exceptions import AudioError, ParameterError, needs_extra
 from dfaudio.features.sets import SetSpec
 from dfaudio.labels import DEEP_VOICE_LABELS
 from dfaudio.schema import DEEP_VOICE_FEATURES, DEEP_VOICE_LABEL, LABEL, PROVENANCE, SCHEMAS
@@ -362,9 +362,7 @@ def _run_dask(
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise ParameterError(
-            "the dask backend needs dask.distributed: pip install 'dfaudio[dask]'"
-        ) from None
+        raise needs_extra("the dask backend", "dask.distributed", "dask") from None
     from joblib import Parallel, delayed, parallel_config
 
     cluster = None

@@ -114,7 +114,7 @@ def test_missing_extra_is_one_line_naming_it(
     with pytest.raises(ParameterError) as err:
         compute(spec, speechlike(1.0), SR)
     msg = str(err.value)
-    assert f'pip install "dfaudio[{extra}]"' in msg and "\n" not in msg
+    assert f'pip install -e ".[{extra}]" in the dfaudio checkout' in msg and "\n" not in msg
 
 
 # --------------------------------------------------------------------------------------------

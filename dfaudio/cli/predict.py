@@ -166,8 +166,8 @@ def cli(
 ) -> None:
     """Score AUDIO files or folders with the model of RUN_DIR: verdict, p_fake, score.
 
-    Works with any finished run (scikit-learn, XGBoost; torch runs when the deep extra is
-    installed). Folders are searched recursively for audio files.
+    Works with any finished run (scikit-learn, XGBoost, torch, fusion). Folders are searched
+    recursively for audio files.
     """
     from dfaudio.exceptions import ParameterError
     from dfaudio.io.files import check_writable

@@ -71,7 +71,7 @@ def _feature_help() -> str:
     epilog="""\b
 Examples:
   dfaudio tabulate data/ -o table.csv                 # data/real/*.wav, data/fake/*.wav
-  dfaudio tabulate DEEP-VOICE/KAGGLE -o dv.csv --schema deep-voice --balance undersample
+  dfaudio tabulate DEEP-VOICE/KAGGLE/AUDIO -o dv.csv --schema deep-voice --balance undersample
   dfaudio tabulate LA/ --layout asvspoof -o la.csv --jobs 2
   dfaudio tabulate list.csv -o t.csv --sr 16000       # CSV list: path,label[,group][,split]
   dfaudio tabulate data/ -o t.csv --scheduler tcp://10.0.0.5:8786   # on a Dask cluster

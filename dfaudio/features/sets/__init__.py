@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from dfaudio.exceptions import ParameterError
+from dfaudio.exceptions import ParameterError, needs_extra
 
 __all__ = [
     "DEFAULT",
@@ -86,7 +86,7 @@ class FeatureSet:
     defaults : dict
         Default parameters (recorded in full in every table).
     extra : str or None
-        The ``pip install "dfaudio[EXTRA]"`` extra that provides the library it needs.
+        The setup.cfg extra (``pip install -e ".[EXTRA]"``) that provides the library it needs.
     module : str or None
         The library's import name (checked before any audio is read).
     help : str
@@ -333,10 +333,8 @@ def require(spec: SetSpec) -> None:
     try:
         importlib.import_module(info.module)
     except ImportError as exc:
-        raise ParameterError(
-            f"feature set {info.name!r} needs the {info.module} package: "
-            f'pip install "dfaudio[{info.extra}]" ({exc})'
-        ) from None
+        hint = needs_extra(f"feature set {info.name!r}", str(info.module), str(info.extra))
+        raise ParameterError(f"{hint} ({exc})") from None
 
 
 def _resolve(ref: str) -> Any:
@@ -465,6 +463,4 @@ def window_blocks(y: Any, sr: float, *, window_s: float | None, short: str = "wh
 
 def missing_extra(name: str, extra: str, module: str) -> ParameterError:
     """The one-line error for a set whose library cannot be imported."""
-    return ParameterError(
-        f'feature set {name!r} needs the {module} package: pip install "dfaudio[{extra}]"'
-    )
+    return needs_extra(f"feature set {name!r}", module, extra)
