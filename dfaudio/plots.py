@@ -181,6 +181,7 @@ def save_plots(
     threshold: float | None = None,
     title: str = "",
     score_kind: ScoreKind = "logodds",
+    bonafide_value: Any = None,
     force: bool = False,
 ) -> list[Path]:
     """Write det.png, roc.png, score_hist.png and confusion.png into ``out_dir``.
@@ -190,9 +191,12 @@ def save_plots(
     out_dir : str or Path
         Folder (created if needed).
     labels : array-like [shape=(n,)]
-        ``"bonafide"`` / ``"spoof"`` or ids (bonafide 0, spoof 1).
+        ``"bonafide"`` / ``"spoof"``, or numbers with ``bonafide_value``.
     scores : array-like [shape=(n,)]
         Bona fide scores, higher = more bona fide.
+    bonafide_value : optional
+        Which number means bona fide when ``labels`` are numbers (``0`` for dfaudio's ids);
+        numbers are never guessed (:func:`dfaudio.labels.encode_labels`).
     threshold : float, optional
         Hard-decision threshold of the confusion matrix and histogram (see
         :func:`dfaudio.evaluation.summarize`).
@@ -211,7 +215,7 @@ def save_plots(
     out = Path(out_dir)
     for name in PLOT_NAMES:
         check_writable(out / name, force=force)
-    ids = label_ids(labels)
+    ids = label_ids(labels, bonafide_value=bonafide_value)
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
     summary = summarize(ids, s, threshold=threshold, score_kind=score_kind, bonafide_value=0)
     bona, spoof = s[ids == 0], s[ids == 1]
