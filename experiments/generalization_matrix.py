@@ -86,6 +86,10 @@ def main() -> None:
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--sr", type=int, default=16000)
     ap.add_argument("--no-synth", action="store_true")
+    ap.add_argument(
+        "--features", default="deep-voice", help="feature sets (tabulate --features); not "
+        "deep-voice: the DEEP-VOICE table (26 columns) is left out"
+    )  # fmt: skip
     ap.add_argument("--force", action="store_true")
     args = ap.parse_args()
 
@@ -103,7 +107,12 @@ def main() -> None:
     (work / "tables").mkdir(parents=True, exist_ok=True)
     corpora: list[Corpus] = []
     for name, inputs, kw in _corpora(args.data, work, synth=not args.no_synth, force=args.force):
-        table_path = work / "tables" / f"{name}.csv"
+        slug = args.features.replace(",", "+").replace(":", "_")
+        table_path = (
+            work
+            / "tables"
+            / (f"{name}.csv" if args.features == "deep-voice" else f"{name}.{slug}.parquet")
+        )
         if name == "asvspoof":  # LA by its protocol, PA by its labels.tsv
             manifest = pd.concat(
                 [load_manifest(inputs[:1], **kw), load_manifest(inputs[1:])], ignore_index=True
@@ -113,8 +122,8 @@ def main() -> None:
             manifest = load_manifest(inputs, **kw)
         pairs = manifest.attrs["pairs"]
         if args.force or not table_path.is_file():
-            res = tabulate(manifest, sr=args.sr, progress=False)
-            write_table(res.table, table_path, force=True)
+            res = tabulate(manifest, sr=args.sr, progress=False, feature_sets=args.features)
+            write_table(res.table, table_path, force=True, info=res.info or None)
         corpus = load_corpus(name, table_path)
         corpus.train_ok = name != "asvspoof"
         t = corpus.table
@@ -130,16 +139,17 @@ def main() -> None:
         except Exception as exc:  # a corpus too small to audit still gets its matrix cells
             print(f"audit: not possible ({exc})")
         corpora.append(corpus)
-    dv = args.data / "deep-voice" / "DATASET-balanced.csv"
-    corpora.append(Corpus("deep-voice", read_table(dv), str(dv), test_ok=False,
-                          note="deep-voice: the DEEP-VOICE table has no audio and no provenance "
-                               "(no file/group columns): a training row only (features at its "
-                               "own rate, not 16 kHz)"))  # fmt: skip
-    print(f"\n## deep-voice: {len(corpora[-1].table.y)} windows (training row only)")
+    if args.features == "deep-voice":
+        dv = args.data / "deep-voice" / "DATASET-balanced.csv"
+        corpora.append(Corpus("deep-voice", read_table(dv), str(dv), test_ok=False,
+                              note="deep-voice: the DEEP-VOICE table has no audio and no "
+                                   "provenance (no file/group columns): a training row only "
+                                   "(features at its own rate, not 16 kHz)"))  # fmt: skip
+        print(f"\n## deep-voice: {len(corpora[-1].table.y)} windows (training row only)")
     mx = crosseval(corpora, models=args.models, cv=args.cv, n_boot=args.n_boot)
     print("\n## matrix (EER %, [95 % CI])\n")
     print(render(mx, "markdown"))
-    out = work / "matrix"
+    out = work / ("matrix" if args.features == "deep-voice" else f"matrix-{slug}")
     write_text(out / "matrix.csv", render(mx, "csv"), force=True)
     write_text(out / "matrix.md", render(mx, "markdown") + "\n", force=True)
     write_text(out / "matrix.json", render(mx, "json") + "\n", force=True)

@@ -30,6 +30,9 @@ Examples:
               help="Rate audio inputs are tabulated at (tables keep theirs).")  # fmt: skip
 @click.option("--n-boot", type=int, default=1000, show_default=True,
               help="Group-bootstrap resamples of each cross-corpus interval.")  # fmt: skip
+@click.option("--features", "feature_sets", default=None, metavar="NAME[,NAME...]",
+              help="Feature sets audio inputs are tabulated with (as tabulate --features; "
+                   "default deep-voice). Tables keep theirs.")  # fmt: skip
 @click.option("--label-map", multiple=True, metavar="NAME=bonafide|spoof",
               help="Extra class-folder names of audio inputs (repeatable).")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -48,6 +51,7 @@ def cli(
     cv: int,
     sr: int,
     n_boot: int,
+    feature_sets: str | None,
     label_map: tuple[str, ...],
     seed: int,
     jobs: int,
@@ -102,7 +106,7 @@ def cli(
     for name, path in named:
         c = load_corpus(
             name, path, sr=sr, jobs=jobs, on_failure=warn,
-            label_map=parse_label_map_option(label_map),
+            label_map=parse_label_map_option(label_map), feature_sets=feature_sets,
         )  # fmt: skip
         say(f"{name}: {len(c.table.y)} rows from {path}")
         corpora.append(c)

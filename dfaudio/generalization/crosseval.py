@@ -170,12 +170,14 @@ def load_corpus(
     jobs: int = 1,
     on_failure: Any = None,
     label_map: dict[str, str] | None = None,
+    feature_sets: str | None = None,
 ) -> Corpus:
     """A table as it is, or audio (any layout ``dfaudio tabulate`` reads) tabulated in memory.
 
     Audio is resampled to ``sr`` (default 16 kHz) so that every corpus has the same features at
     the same rate; a table keeps the rate it was made at (see its ``sr`` column). ``label_map``
-    names extra class folders of audio inputs (``{"LJSpeech": "bonafide"}``).
+    names extra class folders of audio inputs (``{"LJSpeech": "bonafide"}``); ``feature_sets``
+    the sets audio is tabulated with (``"deep-voice"`` by default, see ``tabulate --features``).
     """
     from dfaudio.generalization.audit import is_feature_table
     from dfaudio.tables import read_table, validate_table
@@ -188,10 +190,13 @@ def load_corpus(
         from dfaudio.tabular import tabulate
 
         manifest = load_manifest([p], label_map=label_map)
-        res = tabulate(manifest, sr=sr, progress=False, jobs=jobs, on_failure=on_failure)
+        res = tabulate(
+            manifest, sr=sr, progress=False, jobs=jobs, on_failure=on_failure,
+            feature_sets=feature_sets,
+        )  # fmt: skip
         if len(res.table) == 0:
             raise DataError("no file could be used", p)
-        table = validate_table(res.table, source=str(p))
+        table = validate_table(res.table, source=str(p), info=res.info or None)
     corpus = Corpus(name=name, table=table, source=str(p))
     if not table.has_provenance:
         corpus.test_ok = False
