@@ -101,7 +101,15 @@ def test_rows_equal_features_of_each_block(tone_result, tone_dir: Path) -> None:
 def test_provenance_columns_exact(tone_result) -> None:
     cols = list(tone_result.table.columns)
     assert cols == [
-        *FEATS, "label", "file", "window", "start_s", "duration_s", "sr", "group", *FILE_FACTS
+        *FEATS,
+        "label",
+        "file",
+        "window",
+        "start_s",
+        "duration_s",
+        "sr",
+        "group",
+        *FILE_FACTS,
     ]
     assert set(tone_result.table["sr"]) == {SR}
     assert set(tone_result.table["label"]) == {"bonafide", "spoof"}
