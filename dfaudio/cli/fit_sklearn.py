@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from dfaudio.cli.common import echo_json, handle_errors
+from dfaudio.cli.common import echo_json, flag_names, handle_errors
 from dfaudio.models.sklearn_zoo import model_names
 
 __all__ = ["MODEL_CHOICES", "cli", "format_result"]
@@ -108,7 +108,7 @@ def cli(
     if not as_json:
         click.echo(f"{data}: {len(table.y)} rows, {plan.description} [{plan.split_type}]")
         for w in plan.warnings:
-            click.echo(f"note: {w}", err=True)
+            click.echo(f"note: {flag_names(w, command='fit-sklearn')}", err=True)
     jobs = check_jobs(jobs, n_work=len(plan.folds), what="folds")
     out = []
     seed_runs: dict[str, list] = {}
@@ -136,7 +136,7 @@ def cli(
                 )
             for w in m.get("warnings", []):
                 if w not in plan.warnings:
-                    click.echo(f"note: {name}: {w}", err=True)
+                    click.echo(f"note: {name}: {flag_names(w, command='fit-sklearn')}", err=True)
     if n_seeds > 1:
         from dfaudio.runs.seeds import format_seed_group, mark_seed_group
 
