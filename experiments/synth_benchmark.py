@@ -21,16 +21,18 @@ Stages (each prints its command or method, its figures and its wall-clock time):
 6. cross     train on the whole synthetic corpus, test on real spoof corpora (cross-corpus,
              labelled as such): wavefake-melgan-mh (MelGAN, LJSpeech), codecfake-demo (15 codecs,
              VCTK).
-7. deep      ``dfaudio fit-deep --model simple-cnn --feature lfcc`` on the corpus list (grouped
-             hold-outs by source utterance, so seen attacks), with its per-epoch learning curve.
+7. deep      ``dfaudio fit-deep --model lcnn --feature lfcc --lr 1e-4`` (8 epochs, 1 s crops, CPU)
+             on the corpus list (grouped hold-outs by source utterance, so seen attacks), with its
+             per-epoch learning curve and per-attack test EER.
 
 Usage::
 
-    python experiments/synth_benchmark.py --jobs 2            # ~15 min on 2 cores
+    python experiments/synth_benchmark.py --jobs 2            # ~35 min on a busy 2-core machine
     python experiments/synth_benchmark.py --quick             # a smoke run (~2 min)
 
 Everything is written under ``--work`` (default ``runs/synth-bench``, git-ignored); re-running
-replaces what the previous run wrote there (``--force`` of each command).
+replaces what the previous run wrote there (``--force`` of each command); ``--reuse`` keeps the
+corpus and tables, ``--skip-classical`` / ``--skip-deep`` skip stages.
 """
 
 from __future__ import annotations
@@ -61,15 +63,25 @@ def sh(cmd: list[str], *, what: str) -> float:
     shown = " ".join(c if " " not in c else repr(c) for c in cmd)
     print(f"$ {shown}", flush=True)
     t0 = time.perf_counter()
+    cpu0 = _children_cpu()
     r = subprocess.run(cmd, cwd=REPO, text=True, capture_output=True)
     dt = time.perf_counter() - t0
+    cpu = _children_cpu() - cpu0
     out = (r.stdout + r.stderr).strip().splitlines()
     for line in out[-14:]:
         print(f"    {line}")
     if r.returncode != 0:
         sys.exit(f"{what} failed (exit {r.returncode})")
-    print(f"    [{what}: {dt:.1f} s]", flush=True)
+    print(f"    [{what}: {dt:.1f} s wall, {cpu:.1f} s CPU of its processes]", flush=True)
     return dt
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of finished child processes (and their children)."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def dfaudio(*args: str) -> list[str]:
@@ -329,10 +341,13 @@ def main() -> None:
     ap.add_argument("--libri-per-speaker", type=int, default=2)
     ap.add_argument("--sets", default="deep-voice,spectral-stats,egemaps")
     ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--deep-model", default="lcnn")
+    ap.add_argument("--lr", default="1e-4")
     ap.add_argument("--n-boot", type=int, default=300)
     ap.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
     ap.add_argument("--skip-deep", action="store_true")
+    ap.add_argument("--skip-classical", action="store_true")
     ap.add_argument("--reuse", action="store_true", help="keep the corpus and tables in --work")
     args = ap.parse_args()
     if args.quick:
@@ -393,7 +408,7 @@ def main() -> None:
 
     print("\n== 5./6. classical: leave-one-attack-out, seen, speaker-disjoint, cross-corpus")
     results = []
-    for s in sets:
+    for s in sets if not args.skip_classical else []:
         X, y, meta = read(tables[s])
         for model in args.models.split(","):
             t0 = time.perf_counter()
@@ -405,7 +420,37 @@ def main() -> None:
                 r["features"] = s
             results += res
             print(f"    {s} x {model}: {X.shape[1]} features, {dt:.1f} s")
-    res = pd.DataFrame(results)
+    if results:
+        report_classical(pd.DataFrame(results), work)
+
+    if not args.skip_deep:
+        print(f"\n== 7. deep: {args.deep_model} on LFCC")
+        runs = work / "deep-runs"
+        t0 = time.perf_counter()
+        cmd = dfaudio("fit-deep", "--model", args.deep_model, "--feature", "lfcc", "--data",
+                      str(corpus / "list.csv"), "--lr", args.lr, "--epochs", str(args.epochs),
+                      "--patience",
+                      str(args.epochs), "--max-duration-s", "1", "--device", "cpu",
+                      "--runs-dir", str(runs), "--cache-dir", str(work / "timefreq-cache"),
+                      "--json", "-q")  # fmt: skip
+        print("$ " + " ".join(cmd[2:] if cmd[1] == "-m" else cmd))
+        r = subprocess.run(cmd, cwd=REPO, text=True, capture_output=True)
+        timings["deep"] = time.perf_counter() - t0
+        if r.returncode != 0:
+            print(r.stderr[-2000:])
+            sys.exit("fit-deep failed")
+        metrics = json.loads(r.stdout)
+        report_deep(metrics, runs)
+        print(f"    [deep: {timings['deep']:.1f} s]")
+
+    print("\n== timings (wall-clock s)")
+    for k, v in timings.items():
+        print(f"    {k:<36} {v:7.1f}")
+    print(f"    {'total':<36} {time.perf_counter() - t_all:7.1f}")
+
+
+def report_classical(res: pd.DataFrame, work: Path) -> None:
+    """Print the unseen/seen-attack tables and the speaker-disjoint / cross-corpus table."""
     res["EER % [95% CI]"] = [
         f"{e:5.1f} [{lo:4.1f}-{hi:4.1f}]" for e, lo, hi in zip(res.eer, res.lo, res.hi, strict=True)
     ]
@@ -424,30 +469,6 @@ def main() -> None:
     print("\nspeaker-disjoint (5 folds grouped by speaker, every attack) and cross-corpus "
           "(train: whole synthetic corpus; test: real spoof corpora) EER %:")  # fmt: skip
     print(markdown(pivot))
-
-    if not args.skip_deep:
-        print("\n== 7. deep: simple-cnn on LFCC")
-        runs = work / "deep-runs"
-        t0 = time.perf_counter()
-        cmd = dfaudio("fit-deep", "--model", "simple-cnn", "--feature", "lfcc", "--data",
-                      str(corpus / "list.csv"), "--epochs", str(args.epochs), "--patience",
-                      str(args.epochs), "--max-duration-s", "1", "--device", "cpu",
-                      "--runs-dir", str(runs), "--cache-dir", str(work / "timefreq-cache"),
-                      "--json", "-q")  # fmt: skip
-        print("$ " + " ".join(cmd[2:] if cmd[1] == "-m" else cmd))
-        r = subprocess.run(cmd, cwd=REPO, text=True, capture_output=True)
-        timings["deep"] = time.perf_counter() - t0
-        if r.returncode != 0:
-            print(r.stderr[-2000:])
-            sys.exit("fit-deep failed")
-        metrics = json.loads(r.stdout)
-        report_deep(metrics, runs)
-        print(f"    [deep: {timings['deep']:.1f} s]")
-
-    print("\n== timings (wall-clock s)")
-    for k, v in timings.items():
-        print(f"    {k:<36} {v:7.1f}")
-    print(f"    {'total':<36} {time.perf_counter() - t_all:7.1f}")
 
 
 def report_deep(metrics: dict, runs: Path) -> None:
