@@ -473,8 +473,6 @@ def report_classical(res: pd.DataFrame, work: Path) -> None:
 
 def report_deep(metrics: dict, runs: Path) -> None:
     """The deep run's test EER (with its interval), per-attack EER and learning curve."""
-    from dfaudio.evaluation import eer
-
     lo, hi = metrics["eer_ci95"]
     print(
         f"    test EER {100 * metrics['eer']:.1f} % [{100 * lo:.1f}-{100 * hi:.1f}] on "
@@ -492,12 +490,15 @@ def report_deep(metrics: dict, runs: Path) -> None:
         )
     run = sorted(p for p in runs.iterdir() if p.is_dir())[-1]
     s = pd.read_csv(run / "scores.csv", dtype={"attack": str})
+    print("    per attack (test bona fide + that attack), EER % [95 % group bootstrap]:")
     for a in ATTACKS:
-        keep = (s["attack"] == a) | (s["label"] == "bonafide")
+        keep = ((s["attack"] == a) | (s["label"] == "bonafide")).to_numpy()
         if (s["attack"] == a).any():
-            print(
-                f"      {a:<12} test EER {100 * eer(s['label'][keep], s['score'][keep])[0]:.1f} %"
-            )
+            e, lo, hi = eer_ci(
+                s["label"].to_numpy()[keep], s["score"].to_numpy()[keep],
+                s["group"].astype(str).to_numpy()[keep], 300,
+            )  # fmt: skip
+            print(f"      {a:<12} {e:5.1f} [{lo:4.1f}-{hi:4.1f}]")
 
 
 if __name__ == "__main__":
