@@ -127,7 +127,7 @@ def test_parse_attacks():
 
 def test_world_without_pyworld_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyworld", None)
-    with pytest.raises(ParameterError, match=r"dfaudio\[synth\]"):
+    with pytest.raises(ParameterError, match=r"pip install -e \"\.\[synth\]\" in the dfaudio"):
         apply_attack("world", speech_like(), 16000, rng=np.random.default_rng(0))
 
 

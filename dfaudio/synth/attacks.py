@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from dfaudio.exceptions import ParameterError
+from dfaudio.exceptions import ParameterError, needs_extra
 from dfaudio.registry import Registry
 
 __all__ = [
@@ -195,9 +195,7 @@ def _import_pyworld() -> Any:
             warnings.simplefilter("ignore")  # pyworld imports the deprecated pkg_resources
             import pyworld
     except ImportError:
-        raise ParameterError(
-            "attack 'world' needs the pyworld package: pip install \"dfaudio[synth]\""
-        ) from None
+        raise needs_extra("attack 'world'", "pyworld", "synth") from None
     return pyworld
 
 
