@@ -48,7 +48,10 @@ from dfaudio.exceptions import DataError, ParameterError
 from dfaudio.io.scores import as_asv_table as _as_asv_table
 from dfaudio.io.scores import asv_arrays as _asv_arrays
 from dfaudio.io.scores import read_asv_scores, read_scores
-from dfaudio.labels import BONAFIDE, CLASS_NAMES, SCORE_DIRECTION, SPOOF, encode_labels
+from dfaudio.labels import BONAFIDE, CLASS_NAMES, SCORE_DIRECTION, SPOOF
+from dfaudio.metrics._common import as_scores as _as_scores
+from dfaudio.metrics._common import label_ids, sorted_rates
+from dfaudio.metrics._common import split_labelled as _split
 
 __all__ = [
     "TDCF_COSTS",
@@ -101,65 +104,9 @@ TDCF_COSTS: Mapping[str, Mapping[str, float]] = MappingProxyType(
     }
 )
 
-#: Offset of the first DET threshold below the lowest score (as in the organisers' code).
-_FIRST_THRESHOLD_OFFSET = 0.001
-
-
 # ----------------------------------------------------------------------------------------------
 # input checking
 # ----------------------------------------------------------------------------------------------
-
-
-def _as_scores(scores: Any, *, name: str = "scores") -> np.ndarray:
-    """1-D float64 array of finite scores."""
-    try:
-        arr = np.asarray(scores, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{name} must be numeric: {exc}") from None
-    if arr.ndim == 2 and min(arr.shape) == 1:
-        arr = arr.ravel()
-    if arr.ndim != 1:
-        raise DataError(f"{name} must be 1-D, got shape {arr.shape}")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"{name} contain {int(bad.sum())} non-finite value(s) (first at index {i}: {arr[i]})"
-        )
-    return arr
-
-
-def label_ids(labels: Any, *, bonafide_value: Any = None, source: str | None = None) -> np.ndarray:
-    """Labels -> int64 ids (bonafide 0, spoof 1): :func:`dfaudio.labels.encode_labels`.
-
-    Parameters
-    ----------
-    labels : array-like [shape=(n,)]
-        Strings (``"bonafide"`` / ``"spoof"``; the spellings of
-        :data:`dfaudio.labels.DEFAULT_LABEL_MAP` are accepted), or numbers with ``bonafide_value``.
-    bonafide_value : optional
-        Which number means bona fide. Numbers are never guessed: 0 = bona fide is dfaudio's id
-        convention (``bonafide_value=0``), 1 = bona fide is AASIST's (``bonafide_value=1``).
-        Booleans are refused.
-    source : str, optional
-        File name for error messages.
-
-    Returns
-    -------
-    ids : np.ndarray [shape=(n,), dtype=int64]
-    """
-    return encode_labels(labels, bonafide_value=bonafide_value, source=source)
-
-
-def _split(
-    labels: Any, scores: Any, bonafide_value: Any = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """-> (ids, scores, bona fide scores, spoof scores) with matching lengths checked."""
-    ids = label_ids(labels, bonafide_value=bonafide_value)
-    s = _as_scores(scores)
-    if ids.shape[0] != s.shape[0]:
-        raise DataError(f"labels and scores differ in length ({ids.shape[0]} vs {s.shape[0]})")
-    return ids, s, s[ids == 0], s[ids == 1]
 
 
 def _require_both(n_bonafide: int, n_spoof: int, what: str = "EER") -> None:
@@ -203,16 +150,7 @@ def det_curve(bonafide_scores: Any, spoof_scores: Any) -> tuple[np.ndarray, np.n
     bona = _as_scores(bonafide_scores, name="bona fide scores")
     spoof = _as_scores(spoof_scores, name="spoof scores")
     _require_both(bona.size, spoof.size, "a DET curve")
-    all_scores = np.concatenate((bona, spoof))
-    order = np.argsort(all_scores, kind="stable")
-    is_bona = order < bona.size
-    n_bona_rejected = np.cumsum(is_bona)
-    n_spoof_rejected = np.arange(1, all_scores.size + 1) - n_bona_rejected
-    frr = np.concatenate(([0.0], n_bona_rejected / bona.size))
-    far = np.concatenate(([1.0], (spoof.size - n_spoof_rejected) / spoof.size))
-    sorted_scores = all_scores[order]
-    thresholds = np.concatenate(([sorted_scores[0] - _FIRST_THRESHOLD_OFFSET], sorted_scores))
-    return frr, far, thresholds
+    return sorted_rates(bona, spoof)
 
 
 def compute_eer(bonafide_scores: Any, spoof_scores: Any) -> tuple[float, float]:
@@ -265,7 +203,7 @@ def eer(labels: Any, scores: Any, *, bonafide_value: Any = None) -> tuple[float,
     eer, threshold : float
         See :func:`compute_eer`.
     """
-    _, _, bona, spoof = _split(labels, scores, bonafide_value)
+    _, _, bona, spoof = _split(labels, scores, bonafide_value=bonafide_value)
     return compute_eer(bona, spoof)
 
 
@@ -578,7 +516,7 @@ def roc_auc(labels: Any, scores: Any, *, bonafide_value: Any = None) -> float:
     labels : array-like [shape=(n,)]
     scores : array-like [shape=(n,)]
     """
-    ids, s, bona, spoof = _split(labels, scores, bonafide_value)
+    ids, s, bona, spoof = _split(labels, scores, bonafide_value=bonafide_value)
     _require_both(bona.size, spoof.size, "ROC AUC")
     _, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
     mid_rank = np.cumsum(counts) - (counts - 1) / 2.0  # average rank of each distinct value
@@ -641,7 +579,7 @@ def summarize(
     DataError
         If only one class is present (EER and ROC AUC are undefined), or a score is not finite.
     """
-    ids, s, bona, spoof = _split(labels, scores, bonafide_value)
+    ids, s, bona, spoof = _split(labels, scores, bonafide_value=bonafide_value)
     _require_both(bona.size, spoof.size, "summarize (EER and ROC AUC)")
     eer_value, eer_threshold = compute_eer(bona, spoof)
     thr, source = _default_threshold(score_kind, threshold, eer_threshold)
@@ -751,7 +689,7 @@ def bootstrap_ci(
         raise ParameterError(f"n_boot must be >= 1, got {n_boot}")
     if not 0 < alpha < 1:
         raise ParameterError(f"alpha must be in (0, 1), got {alpha}")
-    ids, s, bona, spoof = _split(labels, scores, bonafide_value)
+    ids, s, bona, spoof = _split(labels, scores, bonafide_value=bonafide_value)
     _require_both(bona.size, spoof.size, "a bootstrap interval")
     n = s.size
 

@@ -59,21 +59,42 @@ def require_both(n_bonafide: int, n_spoof: int, what: str) -> None:
 def label_ids(labels: Any, *, bonafide_value: Any = None, source: str | None = None) -> np.ndarray:
     """Labels -> int64 ids (bonafide 0, spoof 1): :func:`dfaudio.labels.encode_labels`.
 
-    Numbers need ``bonafide_value`` (0 = bona fide is dfaudio's id convention, 1 = bona fide is
-    AASIST's protocol convention); see :func:`dfaudio.labels.encode_labels`.
+    Parameters
+    ----------
+    labels : array-like [shape=(n,)]
+        Strings (``"bonafide"`` / ``"spoof"``; the spellings of
+        :data:`dfaudio.labels.DEFAULT_LABEL_MAP` are accepted), or numbers with ``bonafide_value``.
+    bonafide_value : optional
+        Which number means bona fide. Numbers are never guessed: 0 = bona fide is dfaudio's id
+        convention (``bonafide_value=0``), 1 = bona fide is AASIST's (``bonafide_value=1``).
+        Booleans are refused.
+    source : str, optional
+        File name for error messages.
+
+    Returns
+    -------
+    ids : np.ndarray [shape=(n,), dtype=int64]
     """
     return encode_labels(labels, bonafide_value=bonafide_value, source=source)
+
+
+def split_labelled(
+    labels: Any, scores: Any, *, bonafide_value: Any = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """-> (ids, scores, bona fide scores, spoof scores) with matching lengths checked."""
+    ids = label_ids(labels, bonafide_value=bonafide_value)
+    s = as_scores(scores)
+    if ids.shape[0] != s.shape[0]:
+        raise DataError(f"labels and scores differ in length ({ids.shape[0]} vs {s.shape[0]})")
+    return ids, s, s[ids == 0], s[ids == 1]
 
 
 def split_by_label(
     labels: Any, scores: Any, *, bonafide_value: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """-> (bona fide scores, spoof scores) with lengths checked."""
-    ids = label_ids(labels, bonafide_value=bonafide_value)
-    s = as_scores(scores)
-    if ids.shape[0] != s.shape[0]:
-        raise DataError(f"labels and scores differ in length ({ids.shape[0]} vs {s.shape[0]})")
-    return s[ids == 0], s[ids == 1]
+    _, _, bona, spoof = split_labelled(labels, scores, bonafide_value=bonafide_value)
+    return bona, spoof
 
 
 def sorted_rates(
@@ -105,4 +126,5 @@ __all__ = [
     "require_both",
     "sorted_rates",
     "split_by_label",
+    "split_labelled",
 ]
