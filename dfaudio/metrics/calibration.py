@@ -194,6 +194,32 @@ class PavCalibration(Calibration):
         }
 
 
+def _newton_logistic(Z: np.ndarray, y: np.ndarray, w: np.ndarray, prior_logit: float) -> np.ndarray:
+    """Newton steps of the prior-weighted logistic regression ``P(y = 1) = sigmoid(Z theta + c)``.
+
+    ``Z`` holds standardised columns and a last column of ones (the free offset). A weak L2 pull
+    of the standardised weights towards 0, 1/n of the (unit-sum) data weight: negligible on
+    thousands of trials, but a few perfectly separated trials no longer give an unbounded slope
+    (LLRs of +-60 from 10 files).
+    """
+    theta = np.zeros(Z.shape[1])
+    ridge = 1.0 / Z.shape[0]
+    for _ in range(100):
+        q = score_to_p_fake(-(Z @ theta + prior_logit))  # P(y = 1) = sigmoid(eta)
+        pull = np.full(Z.shape[1], ridge)
+        pull[-1] = 1e-12  # the weights only; the offset is free
+        grad = Z.T @ (w * (q - y)) + pull * theta
+        hess = (Z * (w * q * (1 - q))[:, None]).T @ Z + np.diag(pull)
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            break
+        theta -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return theta
+
+
 def _fit_logistic(bona: np.ndarray, spoof: np.ndarray, train_p_spoof: float) -> tuple[float, float]:
     """Minimise the prior-weighted cross-entropy of ``a s + b + logit(prior)`` (Newton steps)."""
     p = positive_prior(train_p_spoof, "train_p_spoof")
@@ -207,24 +233,7 @@ def _fit_logistic(bona: np.ndarray, spoof: np.ndarray, train_p_spoof: float) -> 
     mu, sd = float(s.mean()), float(s.std()) or 1.0
     z = (s - mu) / sd
     X = np.column_stack((z, np.ones_like(z)))
-    theta = np.zeros(2)
-    # a weak L2 pull of the standardised slope towards 0, 1/n of the (unit-sum) data weight:
-    # negligible on thousands of trials, but a few perfectly separated trials no longer give an
-    # unbounded slope (LLRs of +-60 from 10 files)
-    ridge = 1.0 / s.size
-    for _ in range(100):
-        eta = X @ theta + prior_logit
-        q = score_to_p_fake(-eta)  # P(y = 1) = sigmoid(eta)
-        pull = np.array([ridge, 1e-12])  # the slope only; the offset is free
-        grad = X.T @ (w * (q - y)) + pull * theta
-        hess = (X * (w * q * (1 - q))[:, None]).T @ X + np.diag(pull)
-        try:
-            step = np.linalg.solve(hess, grad)
-        except np.linalg.LinAlgError:
-            break
-        theta -= step
-        if np.abs(step).max() < 1e-10:
-            break
+    theta = _newton_logistic(X, y, w, prior_logit)
     a = theta[0] / sd
     b = theta[1] - theta[0] * mu / sd
     return float(a), float(b)
@@ -425,21 +434,7 @@ def _fit_linear(
     sd = X.std(axis=0)
     sd[sd == 0] = 1.0
     Z = np.column_stack(((X - mu) / sd, np.ones(X.shape[0])))
-    theta = np.zeros(Z.shape[1])
-    ridge = 1.0 / X.shape[0]  # as in _fit_logistic
-    for _ in range(100):
-        q = score_to_p_fake(-(Z @ theta + prior_logit))  # P(y = 1) = sigmoid(eta)
-        pull = np.full(Z.shape[1], ridge)
-        pull[-1] = 1e-12  # the weights only; the offset is free
-        grad = Z.T @ (w * (q - y)) + pull * theta
-        hess = (Z * (w * q * (1 - q))[:, None]).T @ Z + np.diag(pull)
-        try:
-            step = np.linalg.solve(hess, grad)
-        except np.linalg.LinAlgError:
-            break
-        theta -= step
-        if np.abs(step).max() < 1e-10:
-            break
+    theta = _newton_logistic(Z, y, w, prior_logit)
     weights = theta[:-1] / sd
     offset = float(theta[-1] - (theta[:-1] * mu / sd).sum())
     return weights, offset
