@@ -38,6 +38,7 @@ __all__ = [
     "VOCODER_NAMES",
     "PairInfo",
     "group_pairs",
+    "linked_components",
     "pair_key",
     "pair_keys",
     "separated_pairs",
@@ -157,6 +158,34 @@ def pair_keys(manifest: pd.DataFrame) -> pd.Series:
     return pd.Series([k if k in shared else None for k in keys], index=manifest.index, dtype=object)
 
 
+def linked_components(first: Any, second: Any) -> np.ndarray:
+    """Connected components of the graph that links ``first[i]`` to ``second[i]`` for every row.
+
+    Values of the two columns are distinct nodes even when they are equal strings; a ``None`` in
+    ``second`` links nothing. Returns one label per row (object array), each component named
+    after its first value of ``first`` in row order.
+    """
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in zip(first, second, strict=True):
+        ra = find("a:" + a)
+        if b is not None:
+            rb = find("b:" + b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    names: dict[str, str] = {}
+    for a in first:
+        names.setdefault(find("a:" + a), a)
+    return np.array([names[find("a:" + a)] for a in first], dtype=object)
+
+
 def group_pairs(manifest: pd.DataFrame) -> tuple[pd.DataFrame, PairInfo]:
     """Merge the groups of real/fake name pairs (see the module docstring for the rules).
 
@@ -180,30 +209,7 @@ def group_pairs(manifest: pd.DataFrame) -> tuple[pd.DataFrame, PairInfo]:
         info.n_groups_after = info.n_groups_before
         return manifest, info
     old = manifest["group"].astype(str).to_numpy()
-    # union-find over node ids: "g:<old group>" and "k:<pair key>"
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(a: str, b: str) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
-    for g, k in zip(old, keys.to_numpy(), strict=True):
-        find("g:" + g)
-        if k is not None:
-            union("g:" + g, "k:" + k)
-    # name each component after its first old group in row order (stable, readable)
-    names: dict[str, str] = {}
-    for g in old:
-        names.setdefault(find("g:" + g), g)
-    new = np.array([names[find("g:" + g)] for g in old], dtype=object)
+    new = linked_components(old, keys.to_numpy())
     out = manifest.copy()
     out["group"] = new
     fam = pd.DataFrame({"key": keys, "rule": rules})[paired]

@@ -255,24 +255,9 @@ def merge_groups(keys: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
     keys = np.asarray(keys).astype(str)
     if groups is None:
         return keys
-    groups = np.asarray(groups).astype(str)
-    parent: dict[str, str] = {}
+    from dfaudio.datasets.pairs import linked_components
 
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for k, g in zip(keys, groups, strict=True):
-        a, b = find("k:" + k), find("g:" + g)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-    names: dict[str, str] = {}
-    for k in keys:
-        names.setdefault(find("k:" + k), k)
-    return np.array([names[find("k:" + k)] for k in keys], dtype=object)
+    return linked_components(keys, np.asarray(groups).astype(str))
 
 
 def leave_one_attack_out(
