@@ -154,7 +154,8 @@ def _paired(runs: tuple[str, str], *, n_boot: int, seed: int, as_json: bool) -> 
         v = out[key]
         click.echo(
             f"{name:<8}{v['a'] * scale:>9.4f}{v['b'] * scale:>9.4f}{v['diff'] * scale:>9.4f}"
-            f"   {v['low'] * scale:>8.4f} .. {v['high'] * scale:<8.4f} {v['p_value']:.3g}"
+            f"   {v['low'] * scale:>8.4f} .. {v['high'] * scale:<8.4f} "
+            + (f"{v['p_value']:.3g}" if v["p_value"] > 0 else f"< {1 / v['n_boot']:.3g}")
         )
     m = out["mcnemar"]
     click.echo(
