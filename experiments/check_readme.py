@@ -9,6 +9,11 @@ Commands are taken from
 
 - `````bash`` blocks: every line that is not a comment (``\\`` continuations joined), and
 - `````text`` / `````console`` blocks: every line that starts with ``$ `` (the shown prompt).
+  Where the output shown under such a command starts with ``error:``, the README demonstrates a
+  refusal: the command must exit with status 2 (a one-line error), not 0.
+
+`````sh`` blocks are templates for the reader's own data (capitalised placeholders such as
+``MY_AUDIO/``); they are listed, not run.
 
 ``pip install`` lines are not run (the environment running this script is already installed; the
 install commands themselves are exercised by ``.ci/run``). Commands under ``python experiments/``
@@ -45,8 +50,8 @@ SLOW = (
 )
 
 
-def readme_commands(text: str) -> list[str]:
-    """Commands of README ``text`` in order of appearance.
+def readme_commands(text: str) -> list[tuple[str, str]]:
+    """Commands of README ``text`` in order of appearance, with what is expected of each.
 
     Parameters
     ----------
@@ -55,17 +60,22 @@ def readme_commands(text: str) -> list[str]:
 
     Returns
     -------
-    list of str
-        One shell command per entry, continuation lines joined.
+    list of (str, str)
+        ``(command, expect)`` with continuation lines joined; ``expect`` is ``"ok"`` (exit 0),
+        ``"error"`` (the README shows its one-line error: exit 2) or ``"template"`` (not run).
 
     Examples
     --------
     >>> readme_commands("```bash\\n# c\\ndfaudio demo \\\\\\n  --out x\\n```\\n")
-    ['dfaudio demo --out x']
+    [('dfaudio demo --out x', 'ok')]
     >>> readme_commands("```text\\n$ dfaudio compare runs\\noutput line\\n```\\n")
-    ['dfaudio compare runs']
+    [('dfaudio compare runs', 'ok')]
+    >>> readme_commands("```text\\n$ dfaudio predict x\\nerror: x: not found\\n```\\n")
+    [('dfaudio predict x', 'error')]
+    >>> readme_commands("```sh\\ndfaudio tabulate MY_AUDIO/ -o t.csv\\n```\\n")
+    [('dfaudio tabulate MY_AUDIO/ -o t.csv', 'template')]
     """
-    commands: list[str] = []
+    commands: list[tuple[str, str]] = []
     lang: str | None = None
     pending = ""
     for raw in text.splitlines():
@@ -77,10 +87,13 @@ def readme_commands(text: str) -> list[str]:
             continue
         if lang is None:
             continue
+        if lang in ("text", "console") and commands and commands[-1][1] == "ok?":
+            # the first output line under a shown command: an 'error:' line means a refusal
+            commands[-1] = (commands[-1][0], "error" if line.startswith("error:") else "ok")
         if pending:
             line = pending + " " + line.strip()
             pending = ""
-        elif lang == "bash":
+        elif lang in ("bash", "sh"):
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             line = line.strip()
@@ -93,8 +106,9 @@ def readme_commands(text: str) -> list[str]:
         if line.endswith("\\"):
             pending = line[:-1].rstrip()
             continue
-        commands.append(re.sub(r"\s+#\s.*$", "", line))
-    return commands
+        expect = {"bash": "ok", "sh": "template"}.get(lang, "ok?")
+        commands.append((re.sub(r"\s+#\s.*$", "", line), expect))
+    return [(c, "ok" if e == "ok?" else e) for c, e in commands]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[str] = []
     prelude = ""  # shell assignments (``RUN=$(...)``) carried into the later commands
     print(f"clone: {clone}\n{len(commands)} commands\n")
-    for cmd in commands:
+    for cmd, expect in commands:
+        if expect == "template":
+            print(f"template        {cmd}")
+            continue
         if cmd.startswith("pip install"):
             print(f"SKIP (install)  {cmd}")
             continue
@@ -134,27 +151,34 @@ def main(argv: list[str] | None = None) -> int:
             stdin=subprocess.DEVNULL,
         )
         took = time.perf_counter() - t0
-        status = "ok" if proc.returncode == 0 else f"FAIL rc={proc.returncode}"
+        good = proc.returncode == 2 if expect == "error" else proc.returncode == 0
+        status = (
+            ("ok" if expect == "ok" else "ok (refused)") if good else f"FAIL rc={proc.returncode}"
+        )
         print(f"{status:<15} {cmd}  ({took:.1f} s)")
-        if proc.returncode == 0 and re.match(r"^[A-Za-z_]\w*=", cmd):
+        if good and re.match(r"^[A-Za-z_]\w*=", cmd):
             prelude += cmd + "\n"
-        if proc.returncode != 0:
+        if not good:
             failed.append(cmd)
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
             for line in tail:
                 print(f"                  | {line}")
-    left = subprocess.run(
+    status = subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=all"],
         cwd=clone,
         capture_output=True,
         text=True,
         check=True,
-    ).stdout.split("\n")
-    left = [x for x in left if x.strip()]
+    ).stdout.splitlines()
+    left = [x for x in status if x.startswith("??")]
+    changed = [x for x in status if x.strip() and not x.startswith("??")]
     print()
     print(f"{len(failed)} of {len(commands)} commands failed")
-    print(f"untracked files left in the clone: {len(left)}")
+    print(f"untracked files left in the clone (outside .gitignore): {len(left)}")
     for x in left[:20]:
+        print(f"  {x}")
+    print(f"tracked files the README regenerates (its figures): {len(changed)}")
+    for x in changed[:20]:
         print(f"  {x}")
     if not args.keep:
         import shutil
