@@ -286,17 +286,18 @@ def tabulate(
     else:
         specs = parse_feature_sets([str(f) for f in feature_sets])
     columns = check_feature_sets(specs)
-    if scheduler is not None:
-        backend = "dask"
     records = manifest.to_dict("records")
     kwargs = {"sr": sr, "window_s": window_s, "short": short, "feature_sets": specs}
-    if backend == "dask":
-        results = _run_dask(records, kwargs, jobs=jobs, scheduler=scheduler, progress=progress)
-    else:
-        results = _run_joblib(records, kwargs, jobs=jobs, progress=progress, on_failure=on_failure)
-    out = _assemble(
-        results, manifest, on_failure=on_failure if backend == "dask" else None, columns=columns
+    results = _run_files(
+        records,
+        kwargs,
+        jobs=jobs,
+        backend=backend,
+        scheduler=scheduler,
+        progress=progress,
+        on_failure=on_failure,
     )
+    out = _assemble(results, manifest, columns=columns)
     out.info = table_meta(
         [sp.record() for sp in specs], window=window_s, short=short, sr=sr,
         n_columns={sp.spec: len(columns_of(sp)) for sp in specs},
@@ -318,6 +319,34 @@ def _progress(it: Iterable[FileResult], total: int, enabled: bool) -> Iterable[F
     from tqdm.auto import tqdm
 
     return tqdm(it, total=total, unit="file", disable=not enabled or None, leave=False)
+
+
+def _run_files(
+    records: list[dict[str, str]],
+    kwargs: dict[str, Any],
+    *,
+    jobs: int,
+    backend: str,
+    scheduler: str | None,
+    progress: bool,
+    on_failure: Any,
+    fn: Any = features_for_file,
+) -> list[FileResult]:
+    """Run ``fn(record, **kwargs)`` over records (``tabulate`` and ``dfaudio synth`` share it).
+
+    ``backend`` is ``"dask"`` whenever ``scheduler`` is given. ``on_failure(path, reason, detail)``
+    is called for each failure: as it happens with joblib, in record order after a dask run.
+    """
+    if backend == "dask" or scheduler is not None:
+        results = _run_dask(
+            records, kwargs, jobs=jobs, scheduler=scheduler, progress=progress, fn=fn
+        )
+        if on_failure is not None:
+            for r in results:
+                if r.failure:
+                    on_failure(r.path, *r.failure)
+        return results
+    return _run_joblib(records, kwargs, jobs=jobs, progress=progress, on_failure=on_failure, fn=fn)
 
 
 def _run_joblib(
@@ -392,14 +421,10 @@ def _assemble(
     results: list[FileResult],
     manifest: pd.DataFrame,
     *,
-    on_failure: Any = None,
     columns: Sequence[str] = DEEP_VOICE_FEATURES,
 ) -> TabulateResult:
     frames = [r.rows for r in results if r.rows is not None]
     failures = [(r.path, *r.failure) for r in results if r.failure]
-    if on_failure is not None:
-        for f in failures:
-            on_failure(*f)
     if frames:
         table = pd.concat(frames, ignore_index=True)
     else:

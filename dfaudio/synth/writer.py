@@ -304,12 +304,10 @@ def synthesize(
         ``table`` is what ``list.csv`` holds, with paths relative to ``out_dir``.
     """
     from dfaudio.io.files import atomic_path
-    from dfaudio.tabular import BACKENDS, _run_dask, _run_joblib
+    from dfaudio.tabular import BACKENDS, _run_files
 
     if backend not in BACKENDS:
         raise ParameterError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if scheduler is not None:
-        backend = "dask"
     out = Path(out_dir)
     sources = bonafide_sources(manifest)
     n_spoof_inputs = int((manifest["label"] == SPOOF).sum())
@@ -325,18 +323,16 @@ def synthesize(
     out.mkdir(parents=True, exist_ok=True)
     write_ledger(out, planned)  # before any copy, so an interrupted run's files are still ours
     kwargs = {"attacks": attacks, "seed": seed}
-    if backend == "dask":
-        results = _run_dask(
-            records, kwargs, jobs=jobs, scheduler=scheduler, progress=progress, fn=synth_file
-        )
-        if on_failure is not None:
-            for r in results:
-                if r.failure:
-                    on_failure(r.path, *r.failure)
-    else:
-        results = _run_joblib(
-            records, kwargs, jobs=jobs, progress=progress, on_failure=on_failure, fn=synth_file
-        )
+    results = _run_files(
+        records,
+        kwargs,
+        jobs=jobs,
+        backend=backend,
+        scheduler=scheduler,
+        progress=progress,
+        on_failure=on_failure,
+        fn=synth_file,
+    )
     rows: list[dict[str, str]] = []
     for rec, res in zip(records, results, strict=True):
         if res.failure:
