@@ -180,9 +180,14 @@ def permutation_importance_folds(
             continue  # ROC AUC needs both classes in the held-out rows
         rows = te if len(te) <= max_rows else np.sort(rng.choice(te, max_rows, replace=False))
         res = permutation_importance(
-            est, X[rows], y[rows], scoring="roc_auc", n_repeats=n_repeats, random_state=seed,
+            est,
+            X[rows],
+            y[rows],
+            scoring="roc_auc",
+            n_repeats=n_repeats,
+            random_state=seed,
             n_jobs=1,
-        )  # fmt: skip
+        )
         per_fold.append(res.importances)  # (n_features, n_repeats)
         used.append(k)
     if not per_fold:
@@ -288,9 +293,12 @@ def plot_importance(info: dict[str, Any], path: str | Path, *, top: int = 20) ->
     feats = info["features"][:top][::-1]
     fig, ax = plt.subplots(figsize=(7, 0.28 * len(feats) + 1.4))
     ax.barh(
-        [f["feature"] for f in feats], [f["mean"] for f in feats],
-        xerr=[f["std"] for f in feats], color="#4477aa", ecolor="#999999",
-    )  # fmt: skip
+        [f["feature"] for f in feats],
+        [f["mean"] for f in feats],
+        xerr=[f["std"] for f in feats],
+        color="#4477aa",
+        ecolor="#999999",
+    )
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel("drop in ROC AUC when shuffled (held-out folds)")
     ax.set_title(f"Permutation importance, top {len(feats)}", fontsize=10)

@@ -236,9 +236,19 @@ def _eval_set_metrics(metrics: dict[str, Any], name: str) -> dict[str, Any]:
         data=f"{name}: {ev.get('source', '?')}",
         split_type=ev.get("kind", "cross-corpus"),
         split=f"scored by the final model trained on {metrics.get('data', '?')}",
-        **{k: ev.get(k) for k in ("eer", "eer_ci95", "accuracy", "accuracy_ci95", "roc_auc",
-                                  "n_bonafide", "n_spoof")},
-    )  # fmt: skip
+        **{
+            k: ev.get(k)
+            for k in (
+                "eer",
+                "eer_ci95",
+                "accuracy",
+                "accuracy_ci95",
+                "roc_auc",
+                "n_bonafide",
+                "n_spoof",
+            )
+        },
+    )
     return out
 
 

@@ -33,9 +33,17 @@ LABEL = "label"
 #: Per-file nuisance facts that ``tabulate`` records for ``dfaudio audit`` (defined in
 #: :data:`dfaudio.generalization.audit.FACTS`; repeated on every window of a file).
 FILE_FACTS: tuple[str, ...] = (
-    "file_duration_s", "lead_silence_s", "trail_silence_s", "level_dbfs", "peak_dbfs",
-    "clip_share", "native_sr", "channels", "codec", "bytes_per_s",
-)  # fmt: skip
+    "file_duration_s",
+    "lead_silence_s",
+    "trail_silence_s",
+    "level_dbfs",
+    "peak_dbfs",
+    "clip_share",
+    "native_sr",
+    "channels",
+    "codec",
+    "bytes_per_s",
+)
 #: Provenance columns, in output order; ``split``/``attack``/... only where the layout gives them.
 PROVENANCE: tuple[str, ...] = (
     "file",

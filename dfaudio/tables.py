@@ -249,8 +249,16 @@ def _sets_of(feats: list[str], info: dict[str, Any] | None, source: str) -> list
         for name in counts:
             e = get(name)
             spec = "ssl:?" if name == "ssl" else name
-            out.append({"name": name, "spec": spec, "version": e.version, "prefix": e.prefix,
-                        "params": None, "inferred": True})  # fmt: skip
+            out.append(
+                {
+                    "name": name,
+                    "spec": spec,
+                    "version": e.version,
+                    "prefix": e.prefix,
+                    "params": None,
+                    "inferred": True,
+                }
+            )
         return out
     sets = [dict(r) for r in info["feature_sets"]]
     recorded = {str(r.get("name")) for r in sets}

@@ -67,10 +67,22 @@ def _corpora(data: Path, work: Path, *, synth: bool, force: bool) -> list[tuple[
                 if not link.exists():
                     link.symlink_to(f.resolve())
             cmd = [
-                sys.executable, "-m", "dfaudio", "synth", str(src), "-o",
-                str(work / "synth-libri"), "--attack", "griffin-lim,world", "--layout", "plain",
-                "--speaker-regex", r"^(\d+)-", "-q", "--force",
-            ]  # fmt: skip
+                sys.executable,
+                "-m",
+                "dfaudio",
+                "synth",
+                str(src),
+                "-o",
+                str(work / "synth-libri"),
+                "--attack",
+                "griffin-lim,world",
+                "--layout",
+                "plain",
+                "--speaker-regex",
+                r"^(\d+)-",
+                "-q",
+                "--force",
+            ]
             print("$", " ".join(cmd[2:]), flush=True)
             subprocess.run(cmd, check=True, cwd=REPO)
         out.append(("synth-libri", [lst], {}))
@@ -87,9 +99,11 @@ def main() -> None:
     ap.add_argument("--sr", type=int, default=16000)
     ap.add_argument("--no-synth", action="store_true")
     ap.add_argument(
-        "--features", default="deep-voice", help="feature sets (tabulate --features); not "
-        "deep-voice: the DEEP-VOICE table (26 columns) is left out"
-    )  # fmt: skip
+        "--features",
+        default="deep-voice",
+        help="feature sets (tabulate --features); not "
+        "deep-voice: the DEEP-VOICE table (26 columns) is left out",
+    )
     ap.add_argument("--force", action="store_true")
     args = ap.parse_args()
 
@@ -141,10 +155,17 @@ def main() -> None:
         corpora.append(corpus)
     if args.features == "deep-voice":
         dv = args.data / "deep-voice" / "DATASET-balanced.csv"
-        corpora.append(Corpus("deep-voice", read_table(dv), str(dv), test_ok=False,
-                              note="deep-voice: the DEEP-VOICE table has no audio and no "
-                                   "provenance (no file/group columns): a training row only "
-                                   "(features at its own rate, not 16 kHz)"))  # fmt: skip
+        corpora.append(
+            Corpus(
+                "deep-voice",
+                read_table(dv),
+                str(dv),
+                test_ok=False,
+                note="deep-voice: the DEEP-VOICE table has no audio and no "
+                "provenance (no file/group columns): a training row only "
+                "(features at its own rate, not 16 kHz)",
+            )
+        )
         print(f"\n## deep-voice: {len(corpora[-1].table.y)} windows (training row only)")
     mx = crosseval(corpora, models=args.models, cv=args.cv, n_boot=args.n_boot)
     print("\n## matrix (EER %, [95 % CI])\n")

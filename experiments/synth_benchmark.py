@@ -323,8 +323,16 @@ def cross_corpus(
         e, lo, hi = eer_ci(
             np.where(yt == 1, "spoof", "bonafide"), s, mt["group"].to_numpy(), n_boot
         )
-        out.append({"eval": f"cross:{name}", "attack": "real", "model": model, "eer": e,
-                    "lo": lo, "hi": hi})  # fmt: skip
+        out.append(
+            {
+                "eval": f"cross:{name}",
+                "attack": "real",
+                "model": model,
+                "eer": e,
+                "lo": lo,
+                "hi": hi,
+            }
+        )
     return out
 
 
@@ -368,10 +376,21 @@ def main() -> None:
     corpus = work / "corpus"
     if not (args.reuse and (corpus / "list.csv").exists()):
         timings["synth"] = sh(
-            dfaudio("synth", str(src), "-o", str(corpus), "--attack", "all", "--seed", "0",
-                    "--jobs", str(args.jobs), "--force"),
+            dfaudio(
+                "synth",
+                str(src),
+                "-o",
+                str(corpus),
+                "--attack",
+                "all",
+                "--seed",
+                "0",
+                "--jobs",
+                str(args.jobs),
+                "--force",
+            ),
             what="synth",
-        )  # fmt: skip
+        )
     listed = pd.read_csv(corpus / "list.csv", dtype=str, keep_default_na=False)
     print(f"    {len(listed)} files in the list")
 
@@ -394,17 +413,41 @@ def main() -> None:
         if args.reuse and all(p.exists() for p in [tables[s], *cross_tables[s].values()]):
             continue
         timings[f"tabulate {s}"] = sh(
-            dfaudio("tabulate", str(corpus / "list.csv"), "-o", str(tables[s]), "--features", s,
-                    "--window", "whole", "--jobs", str(args.jobs), "--force", "-q"),
+            dfaudio(
+                "tabulate",
+                str(corpus / "list.csv"),
+                "-o",
+                str(tables[s]),
+                "--features",
+                s,
+                "--window",
+                "whole",
+                "--jobs",
+                str(args.jobs),
+                "--force",
+                "-q",
+            ),
             what=f"tabulate {s}",
-        )  # fmt: skip
+        )
         for name, folder in CROSS.items():
             out = cross_tables[s][name]
             timings[f"tabulate {name} {s}"] = sh(
-                dfaudio("tabulate", str(DATA / folder), "-o", str(out), "--features", s,
-                        "--window", "whole", "--jobs", str(args.jobs), "--force", "-q"),
+                dfaudio(
+                    "tabulate",
+                    str(DATA / folder),
+                    "-o",
+                    str(out),
+                    "--features",
+                    s,
+                    "--window",
+                    "whole",
+                    "--jobs",
+                    str(args.jobs),
+                    "--force",
+                    "-q",
+                ),
                 what=f"tabulate {name} {s}",
-            )  # fmt: skip
+            )
 
     print("\n== 5./6. classical: leave-one-attack-out, seen, speaker-disjoint, cross-corpus")
     results = []
@@ -427,12 +470,31 @@ def main() -> None:
         print(f"\n== 7. deep: {args.deep_model} on LFCC")
         runs = work / "deep-runs"
         t0 = time.perf_counter()
-        cmd = dfaudio("fit-deep", "--model", args.deep_model, "--feature", "lfcc", "--data",
-                      str(corpus / "list.csv"), "--lr", args.lr, "--epochs", str(args.epochs),
-                      "--patience",
-                      str(args.epochs), "--max-duration-s", "1", "--device", "cpu",
-                      "--runs-dir", str(runs), "--cache-dir", str(work / "timefreq-cache"),
-                      "--json", "-q")  # fmt: skip
+        cmd = dfaudio(
+            "fit-deep",
+            "--model",
+            args.deep_model,
+            "--feature",
+            "lfcc",
+            "--data",
+            str(corpus / "list.csv"),
+            "--lr",
+            args.lr,
+            "--epochs",
+            str(args.epochs),
+            "--patience",
+            str(args.epochs),
+            "--max-duration-s",
+            "1",
+            "--device",
+            "cpu",
+            "--runs-dir",
+            str(runs),
+            "--cache-dir",
+            str(work / "timefreq-cache"),
+            "--json",
+            "-q",
+        )
         print("$ " + " ".join(cmd[2:] if cmd[1] == "-m" else cmd))
         r = subprocess.run(cmd, cwd=REPO, text=True, capture_output=True)
         timings["deep"] = time.perf_counter() - t0
@@ -466,8 +528,10 @@ def report_classical(res: pd.DataFrame, work: Path) -> None:
     pivot = other.pivot_table(
         index=["features", "model"], columns="eval", values="EER % [95% CI]", aggfunc="first"
     )
-    print("\nspeaker-disjoint (5 folds grouped by speaker, every attack) and cross-corpus "
-          "(train: whole synthetic corpus; test: real spoof corpora) EER %:")  # fmt: skip
+    print(
+        "\nspeaker-disjoint (5 folds grouped by speaker, every attack) and cross-corpus "
+        "(train: whole synthetic corpus; test: real spoof corpora) EER %:"
+    )
     print(markdown(pivot))
 
 
@@ -495,9 +559,11 @@ def report_deep(metrics: dict, runs: Path) -> None:
         keep = ((s["attack"] == a) | (s["label"] == "bonafide")).to_numpy()
         if (s["attack"] == a).any():
             e, lo, hi = eer_ci(
-                s["label"].to_numpy()[keep], s["score"].to_numpy()[keep],
-                s["group"].astype(str).to_numpy()[keep], 300,
-            )  # fmt: skip
+                s["label"].to_numpy()[keep],
+                s["score"].to_numpy()[keep],
+                s["group"].astype(str).to_numpy()[keep],
+                300,
+            )
             print(f"      {a:<12} {e:5.1f} [{lo:4.1f}-{hi:4.1f}]")
 
 

@@ -182,9 +182,23 @@ def test_fit_deep_run_carries_the_shortcut_warning(tmp_path: Path) -> None:
         quiet = tone(220 + 40 * i, duration_s=1.0, amp=0.02)  # about 28 dB quieter
         write_wav(tmp_path / "d" / "fake" / f"b{i}.wav", quiet, 16000)
     res = CliRunner().invoke(
-        cli, ["fit-deep", "--model", "simple-ann", "--feature", "mel", "--epochs", "1", "--data",
-              str(tmp_path / "d"), "--runs-dir", str(tmp_path / "runs"), "--no-cache", "-q"],
-    )  # fmt: skip
+        cli,
+        [
+            "fit-deep",
+            "--model",
+            "simple-ann",
+            "--feature",
+            "mel",
+            "--epochs",
+            "1",
+            "--data",
+            str(tmp_path / "d"),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--no-cache",
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "note: shortcut: level_dbfs alone separates" in res.output
     run = next((tmp_path / "runs").iterdir())

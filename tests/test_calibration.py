@@ -271,9 +271,19 @@ def test_fuse_writes_a_ranked_run_with_out_of_fold_scores(tmp_path):
     runs = tmp_path / "runs"
     members = [fit_sklearn(table, model=m, cv=2, runs_dir=runs).run_dir for m in ("logreg", "gnb")]
     res = runner.invoke(
-        cli, ["fuse", *map(str, members), "--data", str(tmp_path / "dev"), "--cv", "3",
-              "--runs-dir", str(runs), "--json"],
-    )  # fmt: skip
+        cli,
+        [
+            "fuse",
+            *map(str, members),
+            "--data",
+            str(tmp_path / "dev"),
+            "--cv",
+            "3",
+            "--runs-dir",
+            str(runs),
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     run = Path(out["run"])
@@ -321,9 +331,18 @@ def test_compare_paired_on_two_runs_of_the_same_table(small_run, shared_data):
     other = fit_sklearn(sub.reset_index(drop=True), model="gnb", cv=3, runs_dir=small_run.parent)
     runner = CliRunner()
     res = runner.invoke(
-        cli, ["compare", "--paired", str(small_run), str(other.run_dir), "--bootstrap", "200",
-              "--format", "json"],
-    )  # fmt: skip
+        cli,
+        [
+            "compare",
+            "--paired",
+            str(small_run),
+            str(other.run_dir),
+            "--bootstrap",
+            "200",
+            "--format",
+            "json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert out["n_trials"] == 600 and out["level"] == "window"
@@ -337,12 +356,22 @@ def test_compare_paired_on_two_runs_of_the_same_table(small_run, shared_data):
     assert m["only_a_wrong"] + m["both_wrong"] == m["errors_a"]
     assert "Bayes" in m["threshold_a_source"]
     swapped = runner.invoke(
-        cli, ["compare", "--paired", str(other.run_dir), str(small_run), "--bootstrap", "200",
-              "--format", "json"],
-    )  # fmt: skip
+        cli,
+        [
+            "compare",
+            "--paired",
+            str(other.run_dir),
+            str(small_run),
+            "--bootstrap",
+            "200",
+            "--format",
+            "json",
+        ],
+    )
     assert json.loads(swapped.output)["eer"]["diff"] == pytest.approx(-out["eer"]["diff"])
-    text = runner.invoke(cli, ["compare", "--paired", str(small_run), str(other.run_dir),
-                               "--bootstrap", "100"])  # fmt: skip
+    text = runner.invoke(
+        cli, ["compare", "--paired", str(small_run), str(other.run_dir), "--bootstrap", "100"]
+    )
     assert text.exit_code == 0 and "McNemar: only A wrong" in text.output
     board = runner.invoke(cli, ["compare", str(small_run.parent)])
     assert "minDCF" in board.output and "actDCF" in board.output

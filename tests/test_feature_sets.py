@@ -39,10 +39,16 @@ def tiny_w2v(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
     cfg = Wav2Vec2Config(
-        hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
-        conv_dim=(8, 8), conv_stride=(5, 4), conv_kernel=(10, 8), num_conv_pos_embeddings=16,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        conv_dim=(8, 8),
+        conv_stride=(5, 4),
+        conv_kernel=(10, 8),
+        num_conv_pos_embeddings=16,
         num_conv_pos_embedding_groups=2,
-    )  # fmt: skip
+    )
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("w2v")
     Wav2Vec2Model(cfg).save_pretrained(folder)
@@ -161,8 +167,13 @@ def test_spectral_stats_names_shapes_and_values_against_librosa() -> None:
     cols = fsets.columns(spec)
     assert X.shape == (2, 480) and len(cols) == 480 and len(set(cols)) == 480
     assert all(c.startswith("ss_") for c in cols)
-    assert cols[:5] == ["ss_mfcc1_mean", "ss_mfcc1_std", "ss_mfcc1_p10", "ss_mfcc1_p50",
-                        "ss_mfcc1_p90"]  # fmt: skip
+    assert cols[:5] == [
+        "ss_mfcc1_mean",
+        "ss_mfcc1_std",
+        "ss_mfcc1_p10",
+        "ss_mfcc1_p50",
+        "ss_mfcc1_p90",
+    ]
     assert "ss_mfcc3_mean" in cols and cols[-1] == "ss_flatness_delta_p90"
     np.testing.assert_array_equal(X, compute(spec, y, SR))  # deterministic
     row = dict(zip(cols, X[1], strict=True))
@@ -385,9 +396,19 @@ def test_cli_features_and_window_options(corpus: Path, tmp_path: Path) -> None:
 
     out = tmp_path / "t.csv"
     res = CliRunner().invoke(
-        cli, ["tabulate", str(corpus), "-o", str(out), "--features", "deep-voice,spectral-stats",
-              "--window-s", "0.5", "-q"],
-    )  # fmt: skip
+        cli,
+        [
+            "tabulate",
+            str(corpus),
+            "-o",
+            str(out),
+            "--features",
+            "deep-voice,spectral-stats",
+            "--window-s",
+            "0.5",
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "deep-voice, spectral-stats (506 columns; window 0.5 s)" in res.output
     assert (tmp_path / "t.csv.features.json").is_file()
@@ -471,10 +492,15 @@ def test_ssl_whisper_encoder_pools_only_the_window_frames(tmp_path: Path) -> Non
     from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
 
     cfg = WhisperConfig(
-        d_model=16, encoder_layers=2, decoder_layers=1, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
+        d_model=16,
+        encoder_layers=2,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
         max_target_positions=32,
-    )  # fmt: skip
+    )
     torch.manual_seed(0)
     net = WhisperModel(cfg).eval()
     net.save_pretrained(tmp_path)

@@ -60,9 +60,20 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _base_args(data: Path, runs: Path, cache: Path) -> list[str]:
     return [
-        "fit-deep", "--data", str(data), "--runs-dir", str(runs), "--cache-dir", str(cache),
-        "--max-duration-s", "1", "--device", "cpu", "--quiet", "--json",
-    ]  # fmt: skip
+        "fit-deep",
+        "--data",
+        str(data),
+        "--runs-dir",
+        str(runs),
+        "--cache-dir",
+        str(cache),
+        "--max-duration-s",
+        "1",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--json",
+    ]
 
 
 def _check_run(run_dir: Path, *, model: str, feature: str) -> dict:
@@ -171,17 +182,24 @@ def test_simple_cnn_on_mfcc_with_given_split(wavefake: Path, tmp_path: Path, cac
     lst = tmp_path / "list.csv"
     pd.DataFrame(rows).to_csv(lst, index=False)
     cfg = DeepConfig(
-        model="simple-cnn", feature="mfcc", data=[str(lst)], max_duration_s=1.0, epochs=1,
-        batch_size=4, cache_dir=str(cache_dir), device="cpu",
-    )  # fmt: skip
+        model="simple-cnn",
+        feature="mfcc",
+        data=[str(lst)],
+        max_duration_s=1.0,
+        epochs=1,
+        batch_size=4,
+        cache_dir=str(cache_dir),
+        device="cpu",
+    )
     res = fit_torch(cfg, runs_dir=tmp_path / "runs", progress=False)
     m = _check_run(res.run_dir, model="simple-cnn", feature="mfcc")
     assert m["split_type"] == "given" and m["eval_name"] == "eval"
     assert m["n_files"] == {"train": 4, "dev": 2, "test": 4} and m["input_shape"] == [1, 20, 32]
     assert m["warnings"] == []  # one file per group: nothing shared between roles
     # the same list with one speaker per class: the given split shares speakers, and says so
-    pd.DataFrame(rows).assign(group=lambda d: d["label"].map({"bonafide": "LJ", "spoof": "gen"})
-                              ).to_csv(lst, index=False)  # fmt: skip
+    pd.DataFrame(rows).assign(
+        group=lambda d: d["label"].map({"bonafide": "LJ", "spoof": "gen"})
+    ).to_csv(lst, index=False)
     notes: list[str] = []
     res = fit_torch(cfg, runs_dir=tmp_path / "runs", progress=False, log=notes.append)
     warnings = json.loads((res.run_dir / "metrics.json").read_text())["warnings"]
@@ -193,9 +211,16 @@ def test_simple_cnn_on_mfcc_with_given_split(wavefake: Path, tmp_path: Path, cac
 @pytest.mark.slow
 def test_timm_model_end_to_end(wavefake: Path, tmp_path: Path, cache_dir) -> None:
     args = [
-        *_base_args(wavefake, tmp_path / "runs", cache_dir), "--model", "timm:resnet18",
-        "--feature-param", "n_mels=32", "--epochs", "1", "--batch-size", "4",
-    ]  # fmt: skip
+        *_base_args(wavefake, tmp_path / "runs", cache_dir),
+        "--model",
+        "timm:resnet18",
+        "--feature-param",
+        "n_mels=32",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+    ]
     r = CliRunner().invoke(main_cli, args)
     assert r.exit_code == 0, r.output
     m = _check_run(Path(json.loads(r.output)["run_dir"]), model="timm:resnet18", feature="mel")
@@ -214,9 +239,17 @@ def test_interrupt_then_resume_matches_an_uninterrupted_run(
     )
 
     cfg = DeepConfig(
-        model="simple-ann", feature="mel", data=[str(wavefake)], max_duration_s=1.0, epochs=3,
-        patience=10, batch_size=4, cache_dir=str(cache_dir), device="cpu", seed=7,
-    )  # fmt: skip
+        model="simple-ann",
+        feature="mel",
+        data=[str(wavefake)],
+        max_duration_s=1.0,
+        epochs=3,
+        patience=10,
+        batch_size=4,
+        cache_dir=str(cache_dir),
+        device="cpu",
+        seed=7,
+    )
     full = fit_torch(cfg, runs_dir=tmp_path / "a", progress=False)
 
     def stop_after_first(epoch: int, record: dict) -> None:
@@ -311,10 +344,20 @@ def _cfg(data: Path, **kw):  # type: ignore[no-untyped-def]
     from dfaudio.deep.config import DeepConfig
 
     base = dict(
-        model="simple-ann", feature="mel", feature_params={"n_mels": 16}, data=[str(data)],
-        max_duration_s=0.5, epochs=3, patience=10, batch_size=4, cache_dir=None, device="cpu",
-        seed=3, test_size=0.25, dev_size=0.25,
-    )  # fmt: skip
+        model="simple-ann",
+        feature="mel",
+        feature_params={"n_mels": 16},
+        data=[str(data)],
+        max_duration_s=0.5,
+        epochs=3,
+        patience=10,
+        batch_size=4,
+        cache_dir=None,
+        device="cpu",
+        seed=3,
+        test_size=0.25,
+        dev_size=0.25,
+    )
     base.update(kw)
     return DeepConfig(**base)
 
@@ -333,8 +376,9 @@ def _first_window_scores(pred, files) -> np.ndarray:  # type: ignore[no-untyped-
 def separable_run(separable: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     from dfaudio.training.fit_torch import fit_torch
 
-    return fit_torch(_cfg(separable, epochs=4), runs_dir=tmp_path_factory.mktemp("runs"),
-                     progress=False)  # fmt: skip
+    return fit_torch(
+        _cfg(separable, epochs=4), runs_dir=tmp_path_factory.mktemp("runs"), progress=False
+    )
 
 
 def test_scores_are_bona_fide_high_in_the_run_and_in_predict(separable_run, separable) -> None:
@@ -432,8 +476,12 @@ def test_freeze_keeps_the_first_tensors_fixed_through_fit_torch(separable, tmp_p
             assert not torch.equal(trained[name], p0.detach()), name
     n_frozen = sum(p.numel() for p in list(init.parameters())[:4])
     assert res.metrics["n_trainable_params"] == res.metrics["n_params"] - n_frozen
-    assert names[:4] == ["features.0.weight", "features.0.bias", "features.3.weight",
-                         "features.3.bias"]  # fmt: skip
+    assert names[:4] == [
+        "features.0.weight",
+        "features.0.bias",
+        "features.3.weight",
+        "features.3.bias",
+    ]
 
 
 @pytest.mark.slow
@@ -458,13 +506,27 @@ def test_sequence_models_train_resume_and_predict(model: str, separable, tmp_pat
     assert m["input_shape"] == [1, 40 if model == "conv1d-lstm" else 20, 16]
     pred = _predictor(res.run_dir)
     scores = pd.read_csv(res.run_dir / "scores.csv")
-    np.testing.assert_allclose(_first_window_scores(pred, scores["file"]), scores["score"],
-                               rtol=1e-4, atol=1e-4)  # fmt: skip
+    np.testing.assert_allclose(
+        _first_window_scores(pred, scores["file"]), scores["score"], rtol=1e-4, atol=1e-4
+    )
 
 
 def test_freeze_everything_is_refused(separable, tmp_path) -> None:
-    args = ["fit-deep", "--data", str(separable), "--runs-dir", str(tmp_path), "--no-cache",
-            "--model", "simple-ann", "--max-duration-s", "0.5", "--freeze", "8", "-q"]  # fmt: skip
+    args = [
+        "fit-deep",
+        "--data",
+        str(separable),
+        "--runs-dir",
+        str(tmp_path),
+        "--no-cache",
+        "--model",
+        "simple-ann",
+        "--max-duration-s",
+        "0.5",
+        "--freeze",
+        "8",
+        "-q",
+    ]
     r = CliRunner().invoke(main_cli, args)
     assert r.exit_code == 2
     assert "error: --freeze 8 would freeze all 8 parameter tensors of simple-ann" in r.output

@@ -245,8 +245,10 @@ def test_given_split_reports_seen_and_unseen_attacks(rng: np.random.Generator) -
     m = fit_sklearn(_feature_table(df, rng), model="logreg", runs_dir=None).metrics
     assert m["split_type"] == "given"
     assert {k: v["seen_in_training"] for k, v in m["per_attack"].items()} == {
-        "A01": True, "A07": False, "A08": False,
-    }  # fmt: skip
+        "A01": True,
+        "A07": False,
+        "A08": False,
+    }
     assert m["unseen_attacks"] == ["A07", "A08"]
 
 
@@ -293,9 +295,20 @@ def test_matrix_diagonal_equals_the_grouped_cv_run(
     runner = CliRunner()
     for name, path in (("A", a), ("B", b)):
         res = runner.invoke(
-            cli, ["fit-sklearn", "--data", str(path), "--model", "logreg", "--cv", "3", "--json",
-                  "--runs-dir", str(tmp_path / "runs")],
-        )  # fmt: skip
+            cli,
+            [
+                "fit-sklearn",
+                "--data",
+                str(path),
+                "--model",
+                "logreg",
+                "--cv",
+                "3",
+                "--json",
+                "--runs-dir",
+                str(tmp_path / "runs"),
+            ],
+        )
         assert res.exit_code == 0, res.output
         run = json.loads(res.output)
         diag = mx.cell("logreg", name, name)
@@ -390,9 +403,22 @@ def test_eval_data_scores_equal_predict(tmp_path: Path) -> None:
         assert res.exit_code == 0, res.output
     runs = tmp_path / "runs"
     res = runner.invoke(
-        cli, ["fit-sklearn", "--data", str(tmp_path / "a.csv"), "--model", "logreg", "--cv", "3",
-              "--eval-data", f"tonesB={tmp_path / 'b.csv'}", "--runs-dir", str(runs), "--json"],
-    )  # fmt: skip
+        cli,
+        [
+            "fit-sklearn",
+            "--data",
+            str(tmp_path / "a.csv"),
+            "--model",
+            "logreg",
+            "--cv",
+            "3",
+            "--eval-data",
+            f"tonesB={tmp_path / 'b.csv'}",
+            "--runs-dir",
+            str(runs),
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     m = json.loads(res.output)
     e = m["eval_sets"]["tonesB"]
@@ -457,9 +483,18 @@ def _metrics_file(folder: Path, **m: object) -> None:
     import json
 
     folder.mkdir(parents=True)
-    base = {"model": "logreg", "kind": "sklearn", "metrics_schema": 2, "data": "a.csv",
-            "split_type": "grouped", "n_bonafide": 40, "n_spoof": 40, "eer": 0.1,
-            "eer_ci95": [0.05, 0.15], "accuracy": 0.9}  # fmt: skip
+    base = {
+        "model": "logreg",
+        "kind": "sklearn",
+        "metrics_schema": 2,
+        "data": "a.csv",
+        "split_type": "grouped",
+        "n_bonafide": 40,
+        "n_spoof": 40,
+        "eer": 0.1,
+        "eer_ci95": [0.05, 0.15],
+        "accuracy": 0.9,
+    }
     (folder / "metrics.json").write_text(json.dumps({**base, **m}), encoding="utf-8")
 
 
@@ -470,13 +505,25 @@ def test_compare_rows_per_test_set_and_filter(tmp_path: Path) -> None:
     from dfaudio.runs.leaderboard import collect
 
     runs = tmp_path / "runs"
-    eval_sets = {"itw": {"kind": "cross-corpus", "eer": 0.4, "eer_ci95": [0.3, 0.5],
-                         "accuracy": 0.6, "n_bonafide": 30, "n_spoof": 30}}  # fmt: skip
+    eval_sets = {
+        "itw": {
+            "kind": "cross-corpus",
+            "eer": 0.4,
+            "eer_ci95": [0.3, 0.5],
+            "accuracy": 0.6,
+            "n_bonafide": 30,
+            "n_spoof": 30,
+        }
+    }
     _metrics_file(runs / "r1", eval_sets=eval_sets)
     _metrics_file(
-        runs / "r2", eer=0.2, protocol="attack", held_out_eer_mean=0.25, held_out_eer_worst=0.5,
+        runs / "r2",
+        eer=0.2,
+        protocol="attack",
+        held_out_eer_mean=0.25,
+        held_out_eer_worst=0.5,
         warnings=["shortcut: codec alone separates the classes of this data (...)"],
-    )  # fmt: skip
+    )
     df = collect(runs)
     assert sorted(df["test"]) == ["cross-corpus", "in-corpus", "unseen-attack"]
     cross = df[df["test"] == "cross-corpus"].iloc[0]
@@ -505,10 +552,26 @@ def test_fit_deep_eval_data_scores_equal_predict(tmp_path: Path) -> None:
     a = _tone_corpus(tmp_path / "A", n=6, base_hz=200, noise=0.05, seed=1)
     b = _tone_corpus(tmp_path / "B", n=3, base_hz=260, noise=0.02, seed=2)
     res = runner.invoke(
-        cli, ["fit-deep", "--model", "simple-ann", "--feature", "mel", "--epochs", "1",
-              "--data", str(a), "--runs-dir", str(tmp_path / "runs"), "--no-cache", "-q",
-              "--eval-data", f"B:unseen-attack={b}", "--json"],
-    )  # fmt: skip
+        cli,
+        [
+            "fit-deep",
+            "--model",
+            "simple-ann",
+            "--feature",
+            "mel",
+            "--epochs",
+            "1",
+            "--data",
+            str(a),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--no-cache",
+            "-q",
+            "--eval-data",
+            f"B:unseen-attack={b}",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     m = json.loads(res.output[res.output.index("{") :])
     e = m["eval_sets"]["B"]
@@ -524,7 +587,15 @@ def test_fit_deep_eval_data_scores_equal_predict(tmp_path: Path) -> None:
     for k, v in got.items():
         assert pred[k] == pytest.approx(v, rel=1e-5, abs=1e-6)
     bad = runner.invoke(
-        cli, ["fit-deep", "--model", "simple-ann", "--data", str(a), "--eval-data",
-              f"X={tmp_path / 'nope'}"],
-    )  # fmt: skip
+        cli,
+        [
+            "fit-deep",
+            "--model",
+            "simple-ann",
+            "--data",
+            str(a),
+            "--eval-data",
+            f"X={tmp_path / 'nope'}",
+        ],
+    )
     assert bad.exit_code == 2 and "eval set 'X'" in bad.output

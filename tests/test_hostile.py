@@ -554,10 +554,19 @@ def torch_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         write_wav(root / "real" / f"r{i}.wav", 0.3 * np.sin(2 * np.pi * (200 + 40 * i) * t), 16000)
         write_wav(root / "fake" / f"f{i}.wav", 0.1 * rng.standard_normal(t.size), 16000)
     cfg = DeepConfig(
-        model="simple-ann", feature="mel", feature_params={"n_mels": 16}, data=[str(root)],
-        max_duration_s=0.5, epochs=1, batch_size=4, cache_dir=None, device="cpu", seed=0,
-        test_size=0.25, dev_size=0.25,
-    )  # fmt: skip
+        model="simple-ann",
+        feature="mel",
+        feature_params={"n_mels": 16},
+        data=[str(root)],
+        max_duration_s=0.5,
+        epochs=1,
+        batch_size=4,
+        cache_dir=None,
+        device="cpu",
+        seed=0,
+        test_size=0.25,
+        dev_size=0.25,
+    )
     res = fit_torch(cfg, runs_dir=tmp_path_factory.mktemp("runs"), progress=False)
     assert res.run_dir is not None
     return Path(res.run_dir)
@@ -618,45 +627,116 @@ _MODEL_FILE = {"logreg": "model.skops", "xgboost": "model.ubj", "torch": "model.
 #: (id, run, change, --trust?, what the one error line says)
 BROKEN_RUNS = [
     ("skops-flipped", "logreg", lambda r: _flip_bytes(r / "model.skops"), False, "checksum"),
-    ("skops-flipped-trusted", "logreg", lambda r: _flip_bytes(r / "model.skops", 0.5), True,
-     "model.skops:"),
+    (
+        "skops-flipped-trusted",
+        "logreg",
+        lambda r: _flip_bytes(r / "model.skops", 0.5),
+        True,
+        "model.skops:",
+    ),
     ("skops-empty", "logreg", lambda r: (r / "model.skops").write_bytes(b""), False, "checksum"),
-    ("skops-empty-trusted", "logreg", lambda r: (r / "model.skops").write_bytes(b""), True,
-     "not a skops file"),
+    (
+        "skops-empty-trusted",
+        "logreg",
+        lambda r: (r / "model.skops").write_bytes(b""),
+        True,
+        "not a skops file",
+    ),
     ("ubj-flipped", "xgboost", lambda r: _flip_bytes(r / "model.ubj"), False, "checksum"),
-    ("ubj-empty-trusted", "xgboost", lambda r: (r / "model.ubj").write_bytes(b""), True,
-     "XGBoost cannot read this model file"),
-    ("model-json-list", "logreg", lambda r: (r / "model.json").write_text("[1, 2]"), False,
-     "model.json: expected a JSON object, found list"),
-    ("model-json-no-format", "logreg", lambda r: _edit_json(r / "model.json", _drop("format")),
-     False, "unknown model format None"),
-    ("model-json-no-sha256", "xgboost", lambda r: _edit_json(r / "model.json", _drop("sha256")),
-     False, "records no sha256"),
-    ("model-json-file-elsewhere", "logreg",
-     lambda r: _edit_json(r / "model.json", lambda d: {**d, "file": "../../etc/passwd"}), True,
-     "is not the model.skops dfaudio writes"),
-    ("config-short-columns", "logreg",
-     lambda r: _edit_json(r / "config.json",
-                          lambda d: {**d, "feature_columns": d["feature_columns"][:20]}),
-     False, "config.json: feature_columns lists 20 columns but the model was fitted on 26"),
-    ("config-list", "logreg", lambda r: (r / "config.json").write_text("[]"), False,
-     "config.json: expected a JSON object"),
-    ("metrics-not-json", "xgboost", lambda r: (r / "metrics.json").write_text("{oops"), False,
-     "metrics.json: invalid JSON"),
-    ("threshold-not-numeric", "logreg",
-     lambda r: _edit_json(r / "metrics.json", lambda d: {**d, "eer_threshold": "low"}), False,
-     "eer_threshold 'low' is not a finite number"),
-    ("torch-empty-trusted", "torch", lambda r: (r / "model.safetensors").write_bytes(b""), True,
-     "model.safetensors: cannot load the weights"),
-    ("torch-pickle-trusted", "torch",
-     lambda r: (r / "model.safetensors").write_bytes(pickle.dumps(_Payload(r / "PWNED"))), True,
-     "model.safetensors: cannot load the weights"),
-    ("torch-other-architecture", "torch",
-     lambda r: _edit_json(r / "model.json", lambda d: {**d, "model": "simple-cnn"}), False,
-     "model.safetensors: cannot load the weights into the recorded model"),
-    ("torch-no-timefreq", "torch", lambda r: _edit_json(r / "model.json", _drop("timefreq")),
-     False, "model.json is incomplete"),
-]  # fmt: skip
+    (
+        "ubj-empty-trusted",
+        "xgboost",
+        lambda r: (r / "model.ubj").write_bytes(b""),
+        True,
+        "XGBoost cannot read this model file",
+    ),
+    (
+        "model-json-list",
+        "logreg",
+        lambda r: (r / "model.json").write_text("[1, 2]"),
+        False,
+        "model.json: expected a JSON object, found list",
+    ),
+    (
+        "model-json-no-format",
+        "logreg",
+        lambda r: _edit_json(r / "model.json", _drop("format")),
+        False,
+        "unknown model format None",
+    ),
+    (
+        "model-json-no-sha256",
+        "xgboost",
+        lambda r: _edit_json(r / "model.json", _drop("sha256")),
+        False,
+        "records no sha256",
+    ),
+    (
+        "model-json-file-elsewhere",
+        "logreg",
+        lambda r: _edit_json(r / "model.json", lambda d: {**d, "file": "../../etc/passwd"}),
+        True,
+        "is not the model.skops dfaudio writes",
+    ),
+    (
+        "config-short-columns",
+        "logreg",
+        lambda r: _edit_json(
+            r / "config.json", lambda d: {**d, "feature_columns": d["feature_columns"][:20]}
+        ),
+        False,
+        "config.json: feature_columns lists 20 columns but the model was fitted on 26",
+    ),
+    (
+        "config-list",
+        "logreg",
+        lambda r: (r / "config.json").write_text("[]"),
+        False,
+        "config.json: expected a JSON object",
+    ),
+    (
+        "metrics-not-json",
+        "xgboost",
+        lambda r: (r / "metrics.json").write_text("{oops"),
+        False,
+        "metrics.json: invalid JSON",
+    ),
+    (
+        "threshold-not-numeric",
+        "logreg",
+        lambda r: _edit_json(r / "metrics.json", lambda d: {**d, "eer_threshold": "low"}),
+        False,
+        "eer_threshold 'low' is not a finite number",
+    ),
+    (
+        "torch-empty-trusted",
+        "torch",
+        lambda r: (r / "model.safetensors").write_bytes(b""),
+        True,
+        "model.safetensors: cannot load the weights",
+    ),
+    (
+        "torch-pickle-trusted",
+        "torch",
+        lambda r: (r / "model.safetensors").write_bytes(pickle.dumps(_Payload(r / "PWNED"))),
+        True,
+        "model.safetensors: cannot load the weights",
+    ),
+    (
+        "torch-other-architecture",
+        "torch",
+        lambda r: _edit_json(r / "model.json", lambda d: {**d, "model": "simple-cnn"}),
+        False,
+        "model.safetensors: cannot load the weights into the recorded model",
+    ),
+    (
+        "torch-no-timefreq",
+        "torch",
+        lambda r: _edit_json(r / "model.json", _drop("timefreq")),
+        False,
+        "model.json is incomplete",
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -664,9 +744,13 @@ BROKEN_RUNS = [
     [pytest.param(*case[1:], id=case[0]) for case in BROKEN_RUNS],
 )
 def test_broken_run_files_are_one_line(
-    request: pytest.FixtureRequest, tmp_path: Path, kind: str, change: Any, trust: bool,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    kind: str,
+    change: Any,
+    trust: bool,
     expected: str,
-) -> None:  # fmt: skip
+) -> None:
     if kind == "torch":
         run = request.getfixturevalue("torch_copy")
     else:
@@ -738,10 +822,19 @@ def _metrics_run(runs: Path, name: str, **fields: Any) -> Path:
     run = runs / name
     run.mkdir(parents=True)
     m = {
-        "model": "logreg", "kind": "sklearn", "features": "deep-voice", "data": "demo",
-        "split_type": "grouped", "metrics_schema": 2, "eer": 0.1, "accuracy": 0.9,
-        "roc_auc": 0.95, "n_bonafide": 40, "n_spoof": 40, "n_rows": 80,
-    }  # fmt: skip
+        "model": "logreg",
+        "kind": "sklearn",
+        "features": "deep-voice",
+        "data": "demo",
+        "split_type": "grouped",
+        "metrics_schema": 2,
+        "eer": 0.1,
+        "accuracy": 0.9,
+        "roc_auc": 0.95,
+        "n_bonafide": 40,
+        "n_spoof": 40,
+        "n_rows": 80,
+    }
     m.update(fields)
     (run / "metrics.json").write_text(json.dumps(m), encoding="utf-8")
     return run
@@ -875,9 +968,15 @@ def _outputs(tmp: Path, table: Path, audio: Path, run: Path) -> dict[str, tuple[
 
 
 _COMMANDS = [
-    "tabulate", "fit-sklearn", "fit-deep", "fit-deep --cache-dir", "predict --scores-out",
-    "evaluate --plot", "compare --html", "demo",
-]  # fmt: skip
+    "tabulate",
+    "fit-sklearn",
+    "fit-deep",
+    "fit-deep --cache-dir",
+    "predict --scores-out",
+    "evaluate --plot",
+    "compare --html",
+    "demo",
+]
 
 
 @pytest.mark.parametrize("command", _COMMANDS)

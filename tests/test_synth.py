@@ -174,8 +174,10 @@ def test_synth_writes_matching_copies_and_a_list_that_tabulate_reads(sources, tm
         for copy in rows.loc[rows["label"] == "spoof", "path"]:
             ci = sf.info(out / copy)
             assert (ci.samplerate, ci.frames, ci.channels) == (
-                info.samplerate, info.frames, info.channels
-            )  # fmt: skip
+                info.samplerate,
+                info.frames,
+                info.channels,
+            )
             assert (ci.format, ci.subtype) == (info.format, info.subtype)
             z, _ = sf.read(out / copy, always_2d=True)
             for c in range(info.channels):
@@ -188,8 +190,9 @@ def test_synth_writes_matching_copies_and_a_list_that_tabulate_reads(sources, tm
     table = pd.read_csv(table_path, dtype={"group": str})
     assert table["file"].nunique() == 9
     assert sorted(table.groupby("file")["label"].first().value_counts().items()) == [
-        ("bonafide", 3), ("spoof", 6)
-    ]  # fmt: skip
+        ("bonafide", 3),
+        ("spoof", 6),
+    ]
     assert set(table.loc[table["label"] == "spoof", "attack"]) == {"world", "lpc"}
     assert table.groupby("group")["label"].nunique().eq(2).all()
 

@@ -122,9 +122,20 @@ def test_asvspoof_rows_carry_split_and_attack(shared_data: Path) -> None:
     m = load_manifest([root], protocols=[root / "labels.txt"])
     res = tabulate(m, progress=False)
     t = res.table
-    assert list(t.columns) == [*FEATS, "label", "file", "window", "start_s", "duration_s",
-                               "sr", "group", "split", "attack", "speaker",
-                               *FILE_FACTS]  # fmt: skip
+    assert list(t.columns) == [
+        *FEATS,
+        "label",
+        "file",
+        "window",
+        "start_s",
+        "duration_s",
+        "sr",
+        "group",
+        "split",
+        "attack",
+        "speaker",
+        *FILE_FACTS,
+    ]
     # 42260 and 26594 samples at 16 kHz -> 2 + 1 windows
     assert t.groupby("file", sort=False).size().tolist() == [2, 1]
     assert t["attack"].tolist() == ["-", "-", "A15"]
@@ -205,14 +216,16 @@ def test_short_policy_pad(fsdd_manifest: pd.DataFrame) -> None:
     y, sr = load(fsdd_manifest["path"][0])
     padded = np.zeros(sr, dtype=np.float32)
     padded[: len(y)] = y
-    np.testing.assert_allclose(t[FEATS].to_numpy()[0], deep_voice_features(padded, sr)[0],
-                               rtol=1e-6, atol=1e-9)  # fmt: skip
+    np.testing.assert_allclose(
+        t[FEATS].to_numpy()[0], deep_voice_features(padded, sr)[0], rtol=1e-6, atol=1e-9
+    )
 
 
 def test_short_policy_skip_reports_each_clip(fsdd_manifest: pd.DataFrame) -> None:
     seen: list[tuple[str, str, str]] = []
-    res = tabulate(fsdd_manifest, short="skip", progress=False,
-                   on_failure=lambda *f: seen.append(f))  # fmt: skip
+    res = tabulate(
+        fsdd_manifest, short="skip", progress=False, on_failure=lambda *f: seen.append(f)
+    )
     assert len(res.table) == 0
     assert list(res.table.columns[:26]) == FEATS
     assert res.summary["failures_by_reason"] == {"too short": 3}
@@ -247,14 +260,20 @@ def test_bad_files_are_reported_and_the_rest_kept(tone_manifest: pd.DataFrame, t
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(2 * SR, dtype=np.float32), SR)
     bad = pd.DataFrame(
-        {"path": [str(p) for p in (empty, text, nan_file, silent)], "label": "spoof",
-         "group": ["e", "t", "n", "s"]}
-    )  # fmt: skip
+        {
+            "path": [str(p) for p in (empty, text, nan_file, silent)],
+            "label": "spoof",
+            "group": ["e", "t", "n", "s"],
+        }
+    )
     m = pd.concat([bad.iloc[:2], tone_manifest, bad.iloc[2:]], ignore_index=True)
     res = tabulate(m, progress=False)
     assert res.summary["failures_by_reason"] == {
-        "empty": 1, "unreadable": 1, "non-finite samples": 1, "silent": 1,
-    }  # fmt: skip
+        "empty": 1,
+        "unreadable": 1,
+        "non-finite samples": 1,
+        "silent": 1,
+    }
     assert [f[0] for f in res.failures] == list(bad["path"])
     assert res.summary["files"] == 8 and res.summary["files_ok"] == 4
     assert len(res.table) == 8  # every good file's rows
@@ -282,8 +301,7 @@ def test_balance_undersample(tone_result) -> None:
     a = balance_undersample(t, seed=0)
     assert a["label"].value_counts().to_dict() == {"bonafide": 3, "spoof": 3}
     # every spoof row kept; rows are a subset of the original in the original order
-    assert (a[a["label"] == "spoof"]["file"].tolist()
-            == t[t["label"] == "spoof"]["file"].tolist())  # fmt: skip
+    assert a[a["label"] == "spoof"]["file"].tolist() == t[t["label"] == "spoof"]["file"].tolist()
     merged = a.merge(t.reset_index(), on=list(t.columns))
     assert len(merged) == 6 and merged["index"].is_monotonic_increasing
     pd.testing.assert_frame_equal(a, balance_undersample(t, seed=0))
@@ -298,8 +316,9 @@ def test_write_table_atomic_and_no_clobber(tone_result, tmp_path: Path) -> None:
     write_table(tone_result.table, out)
     back = pd.read_csv(out)
     assert list(back.columns) == list(tone_result.table.columns)
-    np.testing.assert_allclose(back[FEATS].to_numpy(), tone_result.table[FEATS].to_numpy(),
-                               rtol=1e-8)  # fmt: skip
+    np.testing.assert_allclose(
+        back[FEATS].to_numpy(), tone_result.table[FEATS].to_numpy(), rtol=1e-8
+    )
     before = out.read_bytes()
     with pytest.raises(ParameterError, match="already exists; pass force=True"):
         write_table(tone_result.table.iloc[:1], out)
@@ -345,17 +364,23 @@ def test_dask_local_cluster_equals_local(tone_manifest: pd.DataFrame, tone_resul
 def test_dask_explicit_scheduler_address(tone_manifest: pd.DataFrame, tone_result) -> None:
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=False, host="127.0.0.1",
-        protocol="tcp", dashboard_address=None,
-    ) as cluster:  # fmt: skip
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        host="127.0.0.1",
+        protocol="tcp",
+        dashboard_address=None,
+    ) as cluster:
         address = cluster.scheduler_address
         assert address.startswith("tcp://127.0.0.1:")
         seen: list[tuple[str, str, str]] = []
         m = pd.concat(
-            [tone_manifest, pd.DataFrame({"path": ["/no/such.wav"], "label": ["spoof"],
-                                          "group": ["x"]})],
+            [
+                tone_manifest,
+                pd.DataFrame({"path": ["/no/such.wav"], "label": ["spoof"], "group": ["x"]}),
+            ],
             ignore_index=True,
-        )  # fmt: skip
+        )
         res = tabulate(m, scheduler=address, progress=False, on_failure=lambda *f: seen.append(f))
     pd.testing.assert_frame_equal(res.table, tone_result.table)
     assert res.summary["failures_by_reason"] == {"not found": 1}

@@ -19,20 +19,39 @@ Examples:
 """,
 )
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--layout", type=click.Choice(LAYOUTS), default="auto", show_default=True,
-              help="Data set layout of audio inputs; auto detects it.")  # fmt: skip
-@click.option("--protocol", "protocols", multiple=True, type=click.Path(exists=True),
-              help="ASVspoof CM protocol file(s).")  # fmt: skip
-@click.option("--label-map", multiple=True, metavar="NAME=bonafide|spoof",
-              help="Extra class-folder or label names.")  # fmt: skip
+@click.option(
+    "--layout",
+    type=click.Choice(LAYOUTS),
+    default="auto",
+    show_default=True,
+    help="Data set layout of audio inputs; auto detects it.",
+)
+@click.option(
+    "--protocol",
+    "protocols",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="ASVspoof CM protocol file(s).",
+)
+@click.option(
+    "--label-map",
+    multiple=True,
+    metavar="NAME=bonafide|spoof",
+    help="Extra class-folder or label names.",
+)
 @click.option(
     "--group-regex",
     default=None,
     metavar="REGEX",
     help="Group files by the first capture group of REGEX on the file name.",
 )
-@click.option("--cv", type=int, default=5, show_default=True,
-              help="Grouped folds (fewer when there are fewer groups).")  # fmt: skip
+@click.option(
+    "--cv",
+    type=int,
+    default=5,
+    show_default=True,
+    help="Grouped folds (fewer when there are fewer groups).",
+)
 @click.option(
     "--threshold",
     type=float,
@@ -40,11 +59,17 @@ Examples:
     show_default=True,
     help="A fact whose EER is below this separates the classes (shortcut).",
 )
-@click.option("--n-boot", type=int, default=1000, show_default=True,
-              help="Group-bootstrap resamples for the 95 % interval (0: none).")  # fmt: skip
+@click.option(
+    "--n-boot",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Group-bootstrap resamples for the 95 % interval (0: none).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("-j", "--jobs", type=int, default=1, show_default=True,
-              help="Parallel workers reading audio.")  # fmt: skip
+@click.option(
+    "-j", "--jobs", type=int, default=1, show_default=True, help="Parallel workers reading audio."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON.")
 @handle_errors
 def cli(
@@ -102,9 +127,12 @@ def cli(
         from dfaudio.datasets import load_manifest
 
         manifest = load_manifest(
-            list(inputs), layout=layout, label_map=parse_label_map_option(label_map),
-            protocols=list(protocols) or None, group_regex=group_regex,
-        )  # fmt: skip
+            list(inputs),
+            layout=layout,
+            label_map=parse_label_map_option(label_map),
+            protocols=list(protocols) or None,
+            group_regex=group_regex,
+        )
         pairs = manifest.attrs.get("pairs")
         if pairs is not None and pairs.n_groups_after < pairs.n_groups_before and not as_json:
             click.echo(f"pairs: {pairs.describe()}", err=True)
@@ -115,9 +143,13 @@ def cli(
         per_file = facts_of_files(manifest, jobs=jobs, on_failure=warn)
     try:
         res = audit(
-            per_file, cv=cv, threshold=threshold, n_boot=n_boot, seed=seed,
+            per_file,
+            cv=cv,
+            threshold=threshold,
+            n_boot=n_boot,
+            seed=seed,
             source=", ".join(inputs),
-        )  # fmt: skip
+        )
     except ParameterError as exc:
         raise ParameterError(str(exc).replace("threshold", "--threshold")) from None
     if as_json:

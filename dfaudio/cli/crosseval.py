@@ -22,26 +22,66 @@ Examples:
 """,
 )
 @click.argument("datasets", nargs=-1, required=True, metavar="NAME=TABLE|AUDIO...")
-@click.option("--model", "models", multiple=True, default=("logreg",), show_default=True,
-              help="scikit-learn / XGBoost model (repeatable): one matrix each.")  # fmt: skip
-@click.option("--cv", type=int, default=5, show_default=True,
-              help="Folds of the in-corpus grouped CV on the diagonal.")  # fmt: skip
-@click.option("--sr", type=int, default=16000, show_default=True,
-              help="Rate audio inputs are tabulated at (tables keep theirs).")  # fmt: skip
-@click.option("--n-boot", type=int, default=1000, show_default=True,
-              help="Group-bootstrap resamples of each cross-corpus interval.")  # fmt: skip
-@click.option("--features", "feature_sets", default=None, metavar="NAME[,NAME...]",
-              help="Feature sets audio inputs are tabulated with (as tabulate --features; "
-                   "default deep-voice). Tables keep theirs.")  # fmt: skip
-@click.option("--label-map", multiple=True, metavar="NAME=bonafide|spoof",
-              help="Extra class-folder names of audio inputs (repeatable).")  # fmt: skip
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    default=("logreg",),
+    show_default=True,
+    help="scikit-learn / XGBoost model (repeatable): one matrix each.",
+)
+@click.option(
+    "--cv",
+    type=int,
+    default=5,
+    show_default=True,
+    help="Folds of the in-corpus grouped CV on the diagonal.",
+)
+@click.option(
+    "--sr",
+    type=int,
+    default=16000,
+    show_default=True,
+    help="Rate audio inputs are tabulated at (tables keep theirs).",
+)
+@click.option(
+    "--n-boot",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Group-bootstrap resamples of each cross-corpus interval.",
+)
+@click.option(
+    "--features",
+    "feature_sets",
+    default=None,
+    metavar="NAME[,NAME...]",
+    help="Feature sets audio inputs are tabulated with (as tabulate --features; "
+    "default deep-voice). Tables keep theirs.",
+)
+@click.option(
+    "--label-map",
+    multiple=True,
+    metavar="NAME=bonafide|spoof",
+    help="Extra class-folder names of audio inputs (repeatable).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("-j", "--jobs", type=int, default=1, show_default=True,
-              help="Workers for tabulating audio and for the CV folds.")  # fmt: skip
+@click.option(
+    "-j",
+    "--jobs",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Workers for tabulating audio and for the CV folds.",
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("-o", "--output-dir", type=click.Path(file_okay=False), default=None,
-              help="Also write matrix.csv, matrix.json, matrix.md, heatmap PNG(s) and "
-                   "crosseval.html here.")  # fmt: skip
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Also write matrix.csv, matrix.json, matrix.md, heatmap PNG(s) and crosseval.html here.",
+)
 @click.option("--force", is_flag=True, help="Overwrite files in --output-dir.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 @handle_errors
@@ -105,9 +145,14 @@ def cli(
     corpora = []
     for name, path in named:
         c = load_corpus(
-            name, path, sr=sr, jobs=jobs, on_failure=warn,
-            label_map=parse_label_map_option(label_map), feature_sets=feature_sets,
-        )  # fmt: skip
+            name,
+            path,
+            sr=sr,
+            jobs=jobs,
+            on_failure=warn,
+            label_map=parse_label_map_option(label_map),
+            feature_sets=feature_sets,
+        )
         say(f"{name}: {len(c.table.y)} rows from {path}")
         corpora.append(c)
     mx = crosseval(
@@ -124,6 +169,7 @@ def cli(
             heatmap(mx, files[f"png:{m}"], model=m, force=force)
         from dfaudio.report import write_crosseval_html
 
-        write_crosseval_html(mx, files["html"], heatmaps=[files[f"png:{m}"] for m in models],
-                             force=force)  # fmt: skip
+        write_crosseval_html(
+            mx, files["html"], heatmaps=[files[f"png:{m}"] for m in models], force=force
+        )
         say(f"wrote {', '.join(str(f) for f in files.values())}")

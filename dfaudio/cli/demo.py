@@ -140,8 +140,14 @@ Examples:
   dfaudio demo --out /tmp/d --force
 """,
 )
-@click.option("--out", "out_dir", default="dfaudio-demo", show_default=True,
-              type=click.Path(file_okay=False), help="Folder for the table and runs.")  # fmt: skip
+@click.option(
+    "--out",
+    "out_dir",
+    default="dfaudio-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the table and runs.",
+)
 @click.option(
     "--force",
     is_flag=True,
@@ -205,9 +211,15 @@ def cli(out_dir: str, force: bool, jobs: int, seed: int) -> None:
         before = set(runs_dir.iterdir()) if runs_dir.is_dir() else set()
         try:
             res = fit_sklearn(
-                ft, model=name, cv=cv, seed=seed, runs_dir=runs_dir, jobs=1, plan=plan,
+                ft,
+                model=name,
+                cv=cv,
+                seed=seed,
+                runs_dir=runs_dir,
+                jobs=1,
+                plan=plan,
                 data_name="demo",
-            )  # fmt: skip
+            )
         finally:  # the run folder is demo's even when the fit was interrupted
             made = (set(runs_dir.iterdir()) if runs_dir.is_dir() else set()) - before
             written.update({f"runs/{p.name}": None for p in made})

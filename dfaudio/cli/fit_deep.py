@@ -54,29 +54,64 @@ Roles: the data's own train/dev/eval split where it has one; otherwise grouped h
 Early stopping and the kept weights use the dev EER; metrics are on the test/eval files.
 """,
 )
-@click.option("--model", callback=_check_model, metavar="NAME",
-              help=f"{' | '.join(MODEL_NAMES)} | timm:<name>.")  # fmt: skip
-@click.option("--feature", type=click.Choice(TIMEFREQ.names()), default=None,
-              help="Time-frequency feature [default: mel; mfcc for lstm, 40 MFCCs for "
-                   "conv1d-lstm].")  # fmt: skip
-@click.option("--feature-param", "feature_params", multiple=True, metavar="NAME=VALUE",
-              help="Feature parameter, e.g. n_mels=80, add_deltas=true (repeatable).")  # fmt: skip
-@click.option("--data", "inputs", multiple=True, type=click.Path(exists=True),
-              help="Dataset folder(s) or CSV list(s) (repeatable).")  # fmt: skip
+@click.option(
+    "--model",
+    callback=_check_model,
+    metavar="NAME",
+    help=f"{' | '.join(MODEL_NAMES)} | timm:<name>.",
+)
+@click.option(
+    "--feature",
+    type=click.Choice(TIMEFREQ.names()),
+    default=None,
+    help="Time-frequency feature [default: mel; mfcc for lstm, 40 MFCCs for conv1d-lstm].",
+)
+@click.option(
+    "--feature-param",
+    "feature_params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Feature parameter, e.g. n_mels=80, add_deltas=true (repeatable).",
+)
+@click.option(
+    "--data",
+    "inputs",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Dataset folder(s) or CSV list(s) (repeatable).",
+)
 @click.option("--layout", type=click.Choice(LAYOUTS), default="auto", show_default=True)
-@click.option("--protocol", "--protocols", "protocols", multiple=True,
-              type=click.Path(exists=True, dir_okay=False),
-              help="ASVspoof CM protocol file(s) (repeatable).")  # fmt: skip
-@click.option("--label-map", multiple=True, metavar="NAME=bonafide|spoof",
-              help="Extra class-folder or label names.")  # fmt: skip
-@click.option("--group-regex", default=None, metavar="REGEX",
-              help="Group files by the first capture group of REGEX on the file name.")  # fmt: skip
+@click.option(
+    "--protocol",
+    "--protocols",
+    "protocols",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="ASVspoof CM protocol file(s) (repeatable).",
+)
+@click.option(
+    "--label-map",
+    multiple=True,
+    metavar="NAME=bonafide|spoof",
+    help="Extra class-folder or label names.",
+)
+@click.option(
+    "--group-regex",
+    default=None,
+    metavar="REGEX",
+    help="Group files by the first capture group of REGEX on the file name.",
+)
 @click.option("--epochs", type=int, default=10, show_default=True)
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True, help="Adam learning rate.")
 @click.option("--weight-decay", type=float, default=0.0, show_default=True)
-@click.option("--patience", type=int, default=3, show_default=True,
-              help="Stop after this many epochs without a lower dev EER.")  # fmt: skip
+@click.option(
+    "--patience",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Stop after this many epochs without a lower dev EER.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--seeds",
@@ -86,44 +121,95 @@ Early stopping and the kept weights use the dev EER; metrics are on the test/eva
     help="Fit N times with seeds SEED..SEED+N-1 (one run each) and report mean ± std; the "
     "leaderboard shows the spread.",
 )
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True)  # fmt: skip
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
 @click.option("--amp", is_flag=True, help="Mixed precision (CUDA only).")
-@click.option("--class-weight", type=click.Choice(["auto", "none"]), default="auto",
-              show_default=True,
-              help="auto: spoof loss weighted by n_bonafide / n_spoof (train).")  # fmt: skip
-@click.option("--pretrained", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Local timm weights (.safetensors / state dict); never fetched.")  # fmt: skip
-@click.option("--freeze", type=int, default=None,
-              help="Freeze the first N parameter tensors of any model (2 per layer: weight, "
-                   "bias) [39 with --pretrained, else 0].")  # fmt: skip
-@click.option("--max-duration-s", type=float, default=6.0, show_default=True,
-              help="Clip length: short clips repeat-padded, long ones cropped.")  # fmt: skip
+@click.option(
+    "--class-weight",
+    type=click.Choice(["auto", "none"]),
+    default="auto",
+    show_default=True,
+    help="auto: spoof loss weighted by n_bonafide / n_spoof (train).",
+)
+@click.option(
+    "--pretrained",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Local timm weights (.safetensors / state dict); never fetched.",
+)
+@click.option(
+    "--freeze",
+    type=int,
+    default=None,
+    help="Freeze the first N parameter tensors of any model (2 per layer: weight, "
+    "bias) [39 with --pretrained, else 0].",
+)
+@click.option(
+    "--max-duration-s",
+    type=float,
+    default=6.0,
+    show_default=True,
+    help="Clip length: short clips repeat-padded, long ones cropped.",
+)
 @click.option(
     "--sr", type=int, default=16000, show_default=True, help="Resample audio to this rate."
 )
-@click.option("--normalize", type=click.Choice(["global", "utterance", "none"]), default="global",
-              show_default=True,
-              help="Per-feature normalisation: training mean/std, per clip, or none.")  # fmt: skip
-@click.option("--test-size", type=float, default=0.2, show_default=True,
-              help="Grouped test hold-out when the data has no eval/test split.")  # fmt: skip
-@click.option("--dev-size", type=float, default=0.2, show_default=True,
-              help="Grouped dev hold-out (from train) when the data has no dev split.")  # fmt: skip
-@click.option("-j", "--workers", type=int, default=0, show_default=True,
-              help="DataLoader worker processes (feature computation and batches).")  # fmt: skip
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-              help="Feature cache [default: ~/.cache/dfaudio/timefreq].")  # fmt: skip
+@click.option(
+    "--normalize",
+    type=click.Choice(["global", "utterance", "none"]),
+    default="global",
+    show_default=True,
+    help="Per-feature normalisation: training mean/std, per clip, or none.",
+)
+@click.option(
+    "--test-size",
+    type=float,
+    default=0.2,
+    show_default=True,
+    help="Grouped test hold-out when the data has no eval/test split.",
+)
+@click.option(
+    "--dev-size",
+    type=float,
+    default=0.2,
+    show_default=True,
+    help="Grouped dev hold-out (from train) when the data has no dev split.",
+)
+@click.option(
+    "-j",
+    "--workers",
+    type=int,
+    default=0,
+    show_default=True,
+    help="DataLoader worker processes (feature computation and batches).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Feature cache [default: ~/.cache/dfaudio/timefreq].",
+)
 @click.option("--no-cache", is_flag=True, help="Keep features in memory only.")
 @click.option("--runs-dir", type=click.Path(file_okay=False), default="runs", show_default=True)
-@click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False),
-              default=None,
-              help="Continue an interrupted run (its config is reused; --epochs, --device and "
-                   "--workers may be changed).")  # fmt: skip
-@click.option("--eval-data", "eval_data", multiple=True, metavar="NAME[:KIND]=INPUT",
-              help="Also score this external audio (any layout, or a list; repeatable) with the "
-                   "final model, as dfaudio predict does: metrics under eval_sets in "
-                   "metrics.json, scores and plots in eval-NAME/. KIND: cross-corpus (default), "
-                   "unseen-attack or in-corpus.")  # fmt: skip
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Continue an interrupted run (its config is reused; --epochs, --device and "
+    "--workers may be changed).",
+)
+@click.option(
+    "--eval-data",
+    "eval_data",
+    multiple=True,
+    metavar="NAME[:KIND]=INPUT",
+    help="Also score this external audio (any layout, or a list; repeatable) with the "
+    "final model, as dfaudio predict does: metrics under eval_sets in "
+    "metrics.json, scores and plots in eval-NAME/. KIND: cross-corpus (default), "
+    "unseen-attack or in-corpus.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @click.pass_context
@@ -200,9 +286,20 @@ def cli(ctx: click.Context, **opts: object) -> None:
 
 #: DeepConfig / fit_torch parameter names whose errors are shown as flags (``lr`` -> ``--lr``).
 _FLAGS = (
-    "epochs", "batch_size", "patience", "lr", "weight_decay", "class_weight", "device",
-    "test_size", "dev_size", "workers", "freeze", "feature_params", "max_duration_s",
-)  # fmt: skip
+    "epochs",
+    "batch_size",
+    "patience",
+    "lr",
+    "weight_decay",
+    "class_weight",
+    "device",
+    "test_size",
+    "dev_size",
+    "workers",
+    "freeze",
+    "feature_params",
+    "max_duration_s",
+)
 
 
 def flag_names(message: str) -> str:

@@ -23,22 +23,35 @@ Examples:
   dfaudio fit-sklearn --data DATASET-balanced.csv --model xgboost --cv 10   # no provenance
 """,
 )
-@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Feature table, .csv or .parquet (tabulate output, DEEP-VOICE).")  # fmt: skip
-@click.option("--model", "models", required=True, multiple=True,
-              type=click.Choice([*MODEL_CHOICES, "all"]),
-              help="Model name (repeatable), or 'all'.")  # fmt: skip
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Feature table, .csv or .parquet (tabulate output, DEEP-VOICE).",
+)
+@click.option(
+    "--model",
+    "models",
+    required=True,
+    multiple=True,
+    type=click.Choice([*MODEL_CHOICES, "all"]),
+    help="Model name (repeatable), or 'all'.",
+)
 @click.option("--cv", type=int, default=None, help="K-fold cross-validation (default 5).")
-@click.option("--test-size", type=float, default=None,
-              help="Hold out this fraction once instead of K-fold.")  # fmt: skip
-@click.option("--split-by",
-              type=click.Choice(["auto", "group", "window", "given", "attack", "speaker"]),
-              default="auto", show_default=True,
-              help="auto: the table's split column if any, else groups (recordings/speakers) "
-                   "when known. 'window' splits windows of one recording across folds: the run "
-                   "is marked leaky. 'attack': leave one attack out (each fold tests an attack "
-                   "no training row has; EER per held-out attack). 'speaker': grouped folds over "
-                   "the table's speaker column.")  # fmt: skip
+@click.option(
+    "--test-size", type=float, default=None, help="Hold out this fraction once instead of K-fold."
+)
+@click.option(
+    "--split-by",
+    type=click.Choice(["auto", "group", "window", "given", "attack", "speaker"]),
+    default="auto",
+    show_default=True,
+    help="auto: the table's split column if any, else groups (recordings/speakers) "
+    "when known. 'window' splits windows of one recording across folds: the run "
+    "is marked leaky. 'attack': leave one attack out (each fold tests an attack "
+    "no training row has; EER per held-out attack). 'speaker': grouped folds over "
+    "the table's speaker column.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--seeds",
@@ -50,19 +63,32 @@ Examples:
     "each) and report mean ± std; the leaderboard shows the spread.",
 )
 @click.option("--runs-dir", type=click.Path(file_okay=False), default="runs", show_default=True)
-@click.option("-j", "--jobs", type=int, default=1, show_default=True,
-              help="Folds trained in parallel.")  # fmt: skip
-@click.option("--eval-data", "eval_data", multiple=True, metavar="NAME[:KIND]=TABLE",
-              help="Also score this external table with the final model (repeatable): metrics "
-                   "under eval_sets in metrics.json, scores and plots in eval-NAME/. KIND: "
-                   "cross-corpus (default), unseen-attack or in-corpus. The table must have the "
-                   "training table's feature columns, window and sample rate.")  # fmt: skip
-@click.option("--json", "as_json", is_flag=True,
-              help="Print metrics as one JSON object (a list with --model all).")  # fmt: skip
-@click.option("--explain", is_flag=True,
-              help="Also write permutation importances under the run's folds "
-                   "(importance.json/.png) and, for tree models, SHAP values (shap.json/.png) "
-                   "into the run.")  # fmt: skip
+@click.option(
+    "-j", "--jobs", type=int, default=1, show_default=True, help="Folds trained in parallel."
+)
+@click.option(
+    "--eval-data",
+    "eval_data",
+    multiple=True,
+    metavar="NAME[:KIND]=TABLE",
+    help="Also score this external table with the final model (repeatable): metrics "
+    "under eval_sets in metrics.json, scores and plots in eval-NAME/. KIND: "
+    "cross-corpus (default), unseen-attack or in-corpus. The table must have the "
+    "training table's feature columns, window and sample rate.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print metrics as one JSON object (a list with --model all).",
+)
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Also write permutation importances under the run's folds "
+    "(importance.json/.png) and, for tree models, SHAP values (shap.json/.png) "
+    "into the run.",
+)
 @handle_errors
 def cli(
     data: str,
@@ -100,11 +126,17 @@ def cli(
         prepare_eval_sets(eval_data, table)  # a bad set fails here, before any fit
     splits = table.meta["split"].astype(str).to_numpy() if "split" in table.meta else None
     plan = plan_splits(
-        table.y, groups=table.groups, splits=splits, cv=cv, test_size=test_size,
-        split_by=split_by, seed=seed, recordings=table.recordings,
+        table.y,
+        groups=table.groups,
+        splits=splits,
+        cv=cv,
+        test_size=test_size,
+        split_by=split_by,
+        seed=seed,
+        recordings=table.recordings,
         attacks=table.meta["attack"].to_numpy() if "attack" in table.meta else None,
         speakers=table.meta["speaker"].to_numpy() if "speaker" in table.meta else None,
-    )  # fmt: skip
+    )
     if not as_json:
         click.echo(f"{data}: {len(table.y)} rows, {plan.description} [{plan.split_type}]")
         for w in plan.warnings:
@@ -114,9 +146,18 @@ def cli(
     seed_runs: dict[str, list] = {}
     for name, run_seed in [(n, seed + k) for n in names for k in range(n_seeds)]:
         res = fit_sklearn(
-            table, model=name, cv=cv, test_size=test_size, split_by=split_by, seed=run_seed,
-            runs_dir=runs_dir, jobs=jobs, plan=plan, eval_data=list(eval_data), explain=explain,
-        )  # fmt: skip
+            table,
+            model=name,
+            cv=cv,
+            test_size=test_size,
+            split_by=split_by,
+            seed=run_seed,
+            runs_dir=runs_dir,
+            jobs=jobs,
+            plan=plan,
+            eval_data=list(eval_data),
+            explain=explain,
+        )
         m = dict(res.metrics, run_dir=str(res.run_dir))
         out.append(m)
         seed_runs.setdefault(name, []).append(res.run_dir)

@@ -191,9 +191,13 @@ def load_corpus(
 
         manifest = load_manifest([p], label_map=label_map)
         res = tabulate(
-            manifest, sr=sr, progress=False, jobs=jobs, on_failure=on_failure,
+            manifest,
+            sr=sr,
+            progress=False,
+            jobs=jobs,
+            on_failure=on_failure,
             feature_sets=feature_sets,
-        )  # fmt: skip
+        )
         if len(res.table) == 0:
             raise DataError("no file could be used", p)
         table = validate_table(res.table, source=str(p), info=res.info or None)

@@ -267,8 +267,15 @@ def score_audio_sets(
                 if on_failure is not None:
                     on_failure(rec["path"], exc.category, exc.detail)
                 continue
-            rows.append({**rec, "file": rec["path"], "score": fs.score, "p_fake": fs.p_fake,
-                         "verdict": fs.verdict})  # fmt: skip
+            rows.append(
+                {
+                    **rec,
+                    "file": rec["path"],
+                    "score": fs.score,
+                    "p_fake": fs.p_fake,
+                    "verdict": fs.verdict,
+                }
+            )
         if not rows:
             raise DataError(f"eval set {spec.name!r}: no file could be scored", spec.path)
         df = pd.DataFrame(rows).drop(columns=["path"])
@@ -278,9 +285,13 @@ def score_audio_sets(
             raise DataError(f"eval set {spec.name!r}: needs bona fide and spoof files", spec.path)
         try:
             lo, hi = evaluation.bootstrap_ci(
-                labels, score, groups=df["group"].astype(str).to_numpy(), metric="eer",
-                n_boot=n_boot, seed=seed,
-            )  # fmt: skip
+                labels,
+                score,
+                groups=df["group"].astype(str).to_numpy(),
+                metric="eer",
+                n_boot=n_boot,
+                seed=seed,
+            )
             ci: list[float] | None = [lo, hi]
         except DataError:
             ci = None
