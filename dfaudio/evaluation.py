@@ -50,7 +50,7 @@ from dfaudio.io.scores import asv_arrays as _asv_arrays
 from dfaudio.io.scores import read_asv_scores, read_scores
 from dfaudio.labels import BONAFIDE, CLASS_NAMES, SCORE_DIRECTION, SPOOF
 from dfaudio.metrics._common import as_scores as _as_scores
-from dfaudio.metrics._common import label_ids, sorted_rates
+from dfaudio.metrics._common import label_ids, resampling_units, sorted_rates
 from dfaudio.metrics._common import split_labelled as _split
 
 __all__ = [
@@ -699,23 +699,8 @@ def bootstrap_ci(
     is_bona_sorted = ids[original_index] == 0
 
     # resampling units: groups, or every trial its own unit
-    if groups is None:
-        unit = np.arange(n)
-    else:
-        g = np.asarray(groups).reshape(-1)
-        if g.shape[0] != n:
-            raise DataError(f"groups and scores differ in length ({g.shape[0]} vs {n})")
-        unit = pd.factorize(pd.Series(g, dtype=object))[0]
-    n_units = int(unit.max()) + 1
+    unit, n_units, strata = resampling_units(ids, groups)
     unit_sorted = unit[original_index]
-    unit_n_bona = np.bincount(unit, weights=(ids == 0), minlength=n_units)
-    unit_size = np.bincount(unit, minlength=n_units)
-    single_class = bool(np.all((unit_n_bona == 0) | (unit_n_bona == unit_size)))
-    strata = (
-        [np.flatnonzero(unit_n_bona > 0), np.flatnonzero(unit_n_bona == 0)]
-        if single_class
-        else [np.arange(n_units)]
-    )
 
     if metric == "accuracy":
         if threshold is None:

@@ -97,6 +97,47 @@ def split_by_label(
     return bona, spoof
 
 
+def resampling_units(ids: np.ndarray, groups: Any) -> tuple[np.ndarray, int, list[np.ndarray]]:
+    """Units of a (group) bootstrap and the strata they are drawn from.
+
+    Parameters
+    ----------
+    ids : np.ndarray [shape=(n,)]
+        Label ids (bonafide 0, spoof 1).
+    groups : array-like [shape=(n,)] or None
+        Group of each trial; ``None``: every trial is its own unit.
+
+    Returns
+    -------
+    unit : np.ndarray [shape=(n,)]
+        Unit index of each trial.
+    n_units : int
+    strata : list of np.ndarray
+        Unit indices drawn from separately: bona fide units and spoof units when every unit holds
+        one class (so that each resample keeps both classes), else all units at once.
+    """
+    n = ids.size
+    if groups is None:
+        unit = np.arange(n)
+    else:
+        g = np.asarray(groups).reshape(-1)
+        if g.shape[0] != n:
+            raise DataError(f"groups and scores differ in length ({g.shape[0]} vs {n})")
+        import pandas as pd
+
+        unit = pd.factorize(pd.Series(g, dtype=object))[0]
+    n_units = int(unit.max()) + 1
+    unit_n_bona = np.bincount(unit, weights=(ids == 0), minlength=n_units)
+    unit_size = np.bincount(unit, minlength=n_units)
+    single_class = bool(np.all((unit_n_bona == 0) | (unit_n_bona == unit_size)))
+    strata = (
+        [np.flatnonzero(unit_n_bona > 0), np.flatnonzero(unit_n_bona == 0)]
+        if single_class
+        else [np.arange(n_units)]
+    )
+    return unit, n_units, strata
+
+
 def sorted_rates(
     bonafide_scores: np.ndarray, spoof_scores: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -124,6 +165,7 @@ __all__ = [
     "positive_cost",
     "positive_prior",
     "require_both",
+    "resampling_units",
     "sorted_rates",
     "split_by_label",
     "split_labelled",

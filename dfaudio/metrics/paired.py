@@ -16,10 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from dfaudio.exceptions import DataError, ParameterError
-from dfaudio.metrics._common import as_scores, label_ids, require_both
+from dfaudio.metrics._common import as_scores, label_ids, require_both, resampling_units
 from dfaudio.metrics.dcf import C_FA, C_MISS, P_SPOOF, _weights
 
 __all__ = ["PAIRED_METRICS", "mcnemar", "paired_bootstrap"]
@@ -108,23 +107,7 @@ def paired_bootstrap(
     full_a = _eer_and_min_dcf(bona_a, w_miss, w_fa, norm)
     full_b = _eer_and_min_dcf(bona_b, w_miss, w_fa, norm)
 
-    n = ids.size
-    if groups is None:
-        unit = np.arange(n)
-    else:
-        g = np.asarray(groups).reshape(-1)
-        if g.size != n:
-            raise DataError(f"groups and scores differ in length ({g.size} vs {n})")
-        unit = pd.factorize(pd.Series(g, dtype=object))[0]
-    n_units = int(unit.max()) + 1
-    unit_bona = np.bincount(unit, weights=(ids == 0), minlength=n_units)
-    unit_size = np.bincount(unit, minlength=n_units)
-    single = bool(np.all((unit_bona == 0) | (unit_bona == unit_size)))
-    strata = (
-        [np.flatnonzero(unit_bona > 0), np.flatnonzero(unit_bona == 0)]
-        if single
-        else [np.arange(n_units)]
-    )
+    unit, n_units, strata = resampling_units(ids, groups)
     rng = np.random.default_rng(seed)
     diffs = np.full((n_boot, 2), np.nan)
     for r in range(n_boot):
