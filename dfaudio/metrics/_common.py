@@ -138,6 +138,20 @@ def resampling_units(ids: np.ndarray, groups: Any) -> tuple[np.ndarray, int, lis
     return unit, n_units, strata
 
 
+def rates_of_sorted(is_bona_sorted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Miss and false-alarm rates after each trial of trials already in DET order.
+
+    ``is_bona_sorted`` is the class of each trial (True = bona fide) in the stable sort order of
+    :func:`sorted_rates`. Returns ``(p_miss, p_fa)``, each of length ``n + 1``.
+    """
+    n = is_bona_sorted.size
+    n_b = int(is_bona_sorted.sum())
+    n_s = n - n_b
+    rejected_bona = np.concatenate(([0], np.cumsum(is_bona_sorted)))
+    rejected_spoof = np.arange(n + 1) - rejected_bona
+    return rejected_bona / n_b, (n_s - rejected_spoof) / n_s
+
+
 def sorted_rates(
     bonafide_scores: np.ndarray, spoof_scores: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -146,13 +160,9 @@ def sorted_rates(
     Returns ``(p_miss, p_fa, thresholds)``, each of length ``n + 1``: point 0 accepts everything;
     point k rejects the k lowest-scoring trials. This is the organisers' DET curve.
     """
-    n_b, n_s = bonafide_scores.size, spoof_scores.size
     all_scores = np.concatenate((bonafide_scores, spoof_scores))
     order = np.argsort(all_scores, kind="stable")
-    rejected_bona = np.concatenate(([0], np.cumsum(order < n_b)))
-    rejected_spoof = np.arange(n_b + n_s + 1) - rejected_bona
-    p_miss = rejected_bona / n_b
-    p_fa = (n_s - rejected_spoof) / n_s
+    p_miss, p_fa = rates_of_sorted(order < bonafide_scores.size)
     sorted_scores = all_scores[order]
     thresholds = np.concatenate(([sorted_scores[0] - FIRST_THRESHOLD_OFFSET], sorted_scores))
     return p_miss, p_fa, thresholds
@@ -164,6 +174,7 @@ __all__ = [
     "label_ids",
     "positive_cost",
     "positive_prior",
+    "rates_of_sorted",
     "require_both",
     "resampling_units",
     "sorted_rates",

@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from dfaudio.exceptions import DataError, ParameterError
-from dfaudio.metrics._common import as_scores, label_ids, require_both, resampling_units
+from dfaudio.metrics._common import (
+    as_scores,
+    label_ids,
+    rates_of_sorted,
+    require_both,
+    resampling_units,
+)
 from dfaudio.metrics.dcf import C_FA, C_MISS, P_SPOOF, _weights
 
 __all__ = ["PAIRED_METRICS", "mcnemar", "paired_bootstrap"]
@@ -31,14 +37,10 @@ def _eer_and_min_dcf(
     is_bona: np.ndarray, w_miss: float, w_fa: float, norm: float
 ) -> tuple[float, float]:
     """EER and minDCF of trials in the organisers' sorted order (bona fide first at ties)."""
-    n = is_bona.size
     n_b = int(is_bona.sum())
-    n_s = n - n_b
-    if n_b == 0 or n_s == 0:
+    if n_b == 0 or n_b == is_bona.size:
         return np.nan, np.nan
-    rej_b = np.concatenate(([0], np.cumsum(is_bona)))
-    frr = rej_b / n_b
-    far = (n_s - (np.arange(n + 1) - rej_b)) / n_s
+    frr, far = rates_of_sorted(is_bona)
     i = int(np.argmin(np.abs(frr - far)))
     eer = (frr[i] + far[i]) / 2
     dcf = float(np.min(w_miss * frr + w_fa * far) / norm)
