@@ -112,8 +112,7 @@ def cli(
     from dfaudio.cli.common import check_jobs, check_seed
     from dfaudio.io.files import check_folder_writable
     from dfaudio.tables import read_table
-    from dfaudio.training.fit_sklearn import fit_sklearn
-    from dfaudio.training.splits import plan_splits
+    from dfaudio.training.fit_sklearn import fit_sklearn, plan_table_splits
 
     check_seed(seed)
     check_jobs(jobs, note=False)  # -j 0 refused before any work
@@ -124,19 +123,7 @@ def cli(
         from dfaudio.generalization.evalsets import prepare_eval_sets
 
         prepare_eval_sets(eval_data, table)  # a bad set fails here, before any fit
-    splits = table.meta["split"].astype(str).to_numpy() if "split" in table.meta else None
-    plan = plan_splits(
-        table.y,
-        groups=table.groups,
-        splits=splits,
-        cv=cv,
-        test_size=test_size,
-        split_by=split_by,
-        seed=seed,
-        recordings=table.recordings,
-        attacks=table.meta["attack"].to_numpy() if "attack" in table.meta else None,
-        speakers=table.meta["speaker"].to_numpy() if "speaker" in table.meta else None,
-    )
+    plan = plan_table_splits(table, cv=cv, test_size=test_size, split_by=split_by, seed=seed)
     if not as_json:
         click.echo(f"{data}: {len(table.y)} rows, {plan.description} [{plan.split_type}]")
         for w in plan.warnings:

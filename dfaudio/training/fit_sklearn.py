@@ -22,13 +22,41 @@ from dfaudio.runs import FitResult, ModelInfo, RunInfo, RunWriter, build_record,
 from dfaudio.tables import FeatureTable
 from dfaudio.training.splits import SplitPlan, plan_splits
 
-__all__ = ["FEATURE_SET", "FitResult", "fit_sklearn", "model_scores"]
+__all__ = ["FEATURE_SET", "FitResult", "fit_sklearn", "model_scores", "plan_table_splits"]
 
 #: Feature-set label of runs on tables that do not say (the 26 DEEP-VOICE columns); runs on
 #: dfaudio tables record the table's sets (:attr:`dfaudio.tables.FeatureTable.feature_set_names`).
 FEATURE_SET = "deep-voice"
 #: How a classical model's output becomes the bona fide score (``model.json``).
 OUTPUT = "p_fake = predict_proba[:, spoof]; bona fide score = log((1 - p_fake) / p_fake)"
+
+
+def plan_table_splits(
+    table: FeatureTable,
+    *,
+    cv: int | None = None,
+    test_size: float | None = None,
+    split_by: str = "auto",
+    seed: int = 0,
+) -> SplitPlan:
+    """Folds of a feature table (:func:`dfaudio.training.splits.plan_splits`).
+
+    The table gives the labels, groups and recordings, and its ``split``, ``attack`` and
+    ``speaker`` columns where it has them.
+    """
+    meta = table.meta
+    return plan_splits(
+        table.y,
+        groups=table.groups,
+        splits=meta["split"].astype(str).to_numpy() if "split" in meta else None,
+        cv=cv,
+        test_size=test_size,
+        split_by=split_by,
+        seed=seed,
+        recordings=table.recordings,
+        attacks=meta["attack"].to_numpy() if "attack" in meta else None,
+        speakers=meta["speaker"].to_numpy() if "speaker" in meta else None,
+    )
 
 
 def _fit_fold(name: str, seed: int, X: np.ndarray, y: np.ndarray, tr: np.ndarray) -> Any:
@@ -116,20 +144,8 @@ def fit_sklearn(
         eval_sets = prepare_eval_sets(eval_data, table)  # checked before any fitting
     X, y = table.X, table.y
     meta = table.meta
-    splits = meta["split"].astype(str).to_numpy() if "split" in meta.columns else None
     if plan is None:
-        plan = plan_splits(
-            y,
-            groups=table.groups,
-            splits=splits,
-            cv=cv,
-            test_size=test_size,
-            split_by=split_by,
-            seed=seed,
-            recordings=table.recordings,
-            attacks=table.meta["attack"].to_numpy() if "attack" in table.meta else None,
-            speakers=table.meta["speaker"].to_numpy() if "speaker" in table.meta else None,
-        )
+        plan = plan_table_splits(table, cv=cv, test_size=test_size, split_by=split_by, seed=seed)
     ests = Parallel(n_jobs=jobs)(delayed(_fit_fold)(model, seed, X, y, tr) for tr, _ in plan.folds)
     parts = []
     calibrated = True
