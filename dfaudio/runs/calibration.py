@@ -319,9 +319,9 @@ def register_leaderboard_columns() -> None:
     register_seed_column()
     keys = {c.key for c in COLUMNS}
     if "min_dcf" not in keys:
-        add_column(Column("min_dcf", "minDCF", _cal_value("min_dcf"), fmt=fmt, right=True))
+        add_column(Column("min_dcf", "file minDCF", _cal_value("min_dcf"), fmt=fmt, right=True))
     if "act_dcf" not in keys:
         add_column(
-            Column("act_dcf", "actDCF", _cal_value("act_dcf"), fmt=fmt, right=True),
+            Column("act_dcf", "file actDCF", _cal_value("act_dcf"), fmt=fmt, right=True),
             after="min_dcf",
         )

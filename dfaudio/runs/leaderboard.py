@@ -67,7 +67,10 @@ LEGEND = (
     "test: in-corpus = held out from the training corpus; unseen-attack = held-out attacks no "
     "training row had; cross-corpus = another corpus (fit-sklearn --eval-data), one row per "
     "(run, test set). attacks mean/worst: EER over held-out attacks (--split-by attack). "
-    "shortcut: nuisance facts dfaudio audit flagged in the training data."
+    "shortcut: nuisance facts dfaudio audit flagged in the training data. file minDCF/actDCF "
+    "(compare): ASVspoof 5 costs over the run's held-out FILE scores (not the pooled windows of "
+    "EER/acc), actDCF through the run's cross-fitted calibration map; no interval (dfaudio "
+    "evaluate --bootstrap gives one)."
 )
 
 
