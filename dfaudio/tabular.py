@@ -131,8 +131,9 @@ def features_for_file(
             policy = "whole" if short == "skip" else short  # skip is reported below, not dropped
             try:
                 if [s.spec for s in specs] == ["deep-voice"] and specs[0].params == {
-                    "n_fft": 2048, "hop_length": 512,
-                }:  # fmt: skip
+                    "n_fft": 2048,
+                    "hop_length": 512,
+                }:
                     X = deep_voice_features_blocks(
                         checked(), out_sr, window_s=window_s, short=policy
                     )
@@ -299,9 +300,12 @@ def tabulate(
     )
     out = _assemble(results, manifest, columns=columns)
     out.info = table_meta(
-        [sp.record() for sp in specs], window=window_s, short=short, sr=sr,
+        [sp.record() for sp in specs],
+        window=window_s,
+        short=short,
+        sr=sr,
         n_columns={sp.spec: len(columns_of(sp)) for sp in specs},
-    )  # fmt: skip
+    )
     out.summary["feature_sets"] = [sp.spec for sp in specs]
     out.summary["n_features"] = len(columns)
     out.summary["window"] = window_s
@@ -398,9 +402,12 @@ def _run_dask(
     if scheduler is None:
         n = jobs if jobs > 0 else None
         cluster = LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
             dashboard_address=None,
-        )  # fmt: skip
+        )
     try:
         client = Client(cluster if cluster is not None else scheduler, timeout="30s")
     except OSError as exc:

@@ -464,7 +464,10 @@ def cli(
     if as_json:
         echo_json(result)
         return
-    click.echo(_human(result, "<stdin>" if str(scorefile) == "-" else str(scorefile),
-                      show_attacks=per_attack))  # fmt: skip
+    click.echo(
+        _human(
+            result, "<stdin>" if str(scorefile) == "-" else str(scorefile), show_attacks=per_attack
+        )
+    )
     if plot_dir is not None:
         click.echo(f"plots: {', '.join(result['plots'])}")

@@ -34,36 +34,90 @@ Examples:
 """,
 )
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for the copies and list.csv.")  # fmt: skip
-@click.option("--attack", "attack_spec", required=True, metavar="NAME[,NAME...]",
-              help="world, griffin-lim, lpc, pvoc, neural:PATH; all: the 4 built-in.")  # fmt: skip
-@click.option("--param", "params", multiple=True, metavar="ATTACK.KEY=VALUE",
-              help="Attack parameter, e.g. world.warp=1.1 or griffin-lim.n_iter=60.")  # fmt: skip
-@click.option("--layout", type=click.Choice(SYNTH_LAYOUTS), default="auto", show_default=True,
-              help="Input layout; plain: every audio file below the folder is bona fide (auto "
-                   "falls back to it for folders without class sub-folders).")  # fmt: skip
-@click.option("--protocol", "protocols", multiple=True, type=click.Path(exists=True),
-              help="ASVspoof CM protocol file(s).")  # fmt: skip
-@click.option("--label-map", multiple=True, metavar="NAME=bonafide|spoof",
-              help="Extra class-folder or label names.")  # fmt: skip
-@click.option("--group-regex", default=None, metavar="REGEX",
-              help="Group = first capture group of REGEX on the file name (e.g. '^(p\\d+_\\d+)' "
-                   "keeps two microphones of one utterance together).")  # fmt: skip
-@click.option("--speaker-regex", default=None, metavar="REGEX",
-              help="Speaker = first capture group of REGEX on the file name (when the input "
-                   "does not say).")  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the copies and list.csv.",
+)
+@click.option(
+    "--attack",
+    "attack_spec",
+    required=True,
+    metavar="NAME[,NAME...]",
+    help="world, griffin-lim, lpc, pvoc, neural:PATH; all: the 4 built-in.",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="ATTACK.KEY=VALUE",
+    help="Attack parameter, e.g. world.warp=1.1 or griffin-lim.n_iter=60.",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(SYNTH_LAYOUTS),
+    default="auto",
+    show_default=True,
+    help="Input layout; plain: every audio file below the folder is bona fide (auto "
+    "falls back to it for folders without class sub-folders).",
+)
+@click.option(
+    "--protocol",
+    "protocols",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="ASVspoof CM protocol file(s).",
+)
+@click.option(
+    "--label-map",
+    multiple=True,
+    metavar="NAME=bonafide|spoof",
+    help="Extra class-folder or label names.",
+)
+@click.option(
+    "--group-regex",
+    default=None,
+    metavar="REGEX",
+    help="Group = first capture group of REGEX on the file name (e.g. '^(p\\d+_\\d+)' "
+    "keeps two microphones of one utterance together).",
+)
+@click.option(
+    "--speaker-regex",
+    default=None,
+    metavar="REGEX",
+    help="Speaker = first capture group of REGEX on the file name (when the input does not say).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every attack.")
-@click.option("--trust", is_flag=True,
-              help="Allow loading a TorchScript vocoder (runs code from the file).")  # fmt: skip
-@click.option("-j", "--jobs", type=int, default=1, show_default=True,
-              help="Parallel worker processes over files (-1: all cores).")  # fmt: skip
-@click.option("--backend", type=click.Choice(["loky", "dask"]), default="loky", show_default=True,
-              help="dask: run on a Dask cluster (local unless --scheduler).")  # fmt: skip
-@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
-              help="Address of a Dask distributed scheduler (implies --backend dask).")  # fmt: skip
-@click.option("--force", is_flag=True,
-              help="Replace outputs an earlier synth run wrote (never other files).")  # fmt: skip
+@click.option(
+    "--trust", is_flag=True, help="Allow loading a TorchScript vocoder (runs code from the file)."
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Parallel worker processes over files (-1: all cores).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["loky", "dask"]),
+    default="loky",
+    show_default=True,
+    help="dask: run on a Dask cluster (local unless --scheduler).",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Address of a Dask distributed scheduler (implies --backend dask).",
+)
+@click.option(
+    "--force", is_flag=True, help="Replace outputs an earlier synth run wrote (never other files)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no per-file warnings.")
 @handle_errors
@@ -123,9 +177,13 @@ def cli(
 
             _import_pyworld()
     manifest = read_sources(
-        list(inputs), layout=layout, label_map=parse_label_map_option(label_map),
-        protocols=list(protocols) or None, group_regex=group_regex, speaker_regex=speaker_regex,
-    )  # fmt: skip
+        list(inputs),
+        layout=layout,
+        label_map=parse_label_map_option(label_map),
+        protocols=list(protocols) or None,
+        group_regex=group_regex,
+        speaker_regex=speaker_regex,
+    )
     out = Path(out_dir)
     for item in inputs:
         if Path(item).is_dir() and _inside(out, Path(item)):
@@ -142,9 +200,17 @@ def cli(
 
     try:
         result = synthesize(
-            manifest, out, attacks, seed=seed, jobs=jobs, backend=backend, scheduler=scheduler,
-            force=force, progress=not quiet and not as_json, on_failure=warn,
-        )  # fmt: skip
+            manifest,
+            out,
+            attacks,
+            seed=seed,
+            jobs=jobs,
+            backend=backend,
+            scheduler=scheduler,
+            force=force,
+            progress=not quiet and not as_json,
+            on_failure=warn,
+        )
     except ParameterError as exc:
         msg = str(exc).replace("force=True", "--force").replace("with force", "with --force")
         raise ParameterError(msg) from None
@@ -219,20 +285,29 @@ def read_sources(
         p = Path(item)
         if layout != "plain" and not (layout == "auto" and is_plain_folder(p, label_map)):
             found = load_manifest(
-                [item], layout=layout, label_map=label_map, protocols=protocols,
+                [item],
+                layout=layout,
+                label_map=label_map,
+                protocols=protocols,
                 group_regex=group_regex,
-            )  # fmt: skip
+            )
             parts.append(found)
             continue
         if not p.is_dir():
             raise DataError("--layout plain needs a folder", p)
         files = audio_files(p)
         rows = [
-            {"path": str(f), "label": "bonafide",
-             "group": group_of(f.stem, default=f.relative_to(p).with_suffix("").as_posix(),
-                               group_regex=group_regex)}
+            {
+                "path": str(f),
+                "label": "bonafide",
+                "group": group_of(
+                    f.stem,
+                    default=f.relative_to(p).with_suffix("").as_posix(),
+                    group_regex=group_regex,
+                ),
+            }
             for f in files
-        ]  # fmt: skip
+        ]
         parts.append(make_manifest(rows, source=str(p)))
     df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     if speaker_regex:

@@ -81,35 +81,83 @@ Examples:
 """,
 )
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Table to write (atomically): NAME.csv or NAME.parquet.")  # fmt: skip
-@click.option("--layout", type=click.Choice(LAYOUTS), default="auto", show_default=True,
-              help="Data set layout; auto detects it.")  # fmt: skip
-@click.option("--protocol", "protocols", multiple=True, type=click.Path(exists=True),
-              help="ASVspoof CM protocol file(s) (SPEAKER UTT - ATTACK KEY).")  # fmt: skip
-@click.option("--label-map", multiple=True, metavar="NAME=bonafide|spoof",
-              help="Extra class-folder or label names.")  # fmt: skip
-@click.option("--group-regex", default=None, metavar="REGEX",
-              help="Group files by the first capture group of REGEX on the file name (e.g. "
-                   "'^(LJ\\d+-\\d+)' keeps a clip and its vocoded copy together).")  # fmt: skip
-@click.option("--pairs/--no-pairs", "pair_groups", default=True, show_default=True,
-              help="Keep a fake and the real file it was made from (X.wav / X_gen.wav, the "
-                   "same name in the real and fake folders, SYSTEM+UTT) in one group.")  # fmt: skip
-@click.option("--schema", type=click.Choice(["dfaudio", "deep-voice"]), default="dfaudio",
-              show_default=True,
-              help="dfaudio: 26 features + label + provenance; deep-voice: exactly the 27 "
-                   "columns of DATASET-balanced.csv.")  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Table to write (atomically): NAME.csv or NAME.parquet.",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(LAYOUTS),
+    default="auto",
+    show_default=True,
+    help="Data set layout; auto detects it.",
+)
+@click.option(
+    "--protocol",
+    "protocols",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="ASVspoof CM protocol file(s) (SPEAKER UTT - ATTACK KEY).",
+)
+@click.option(
+    "--label-map",
+    multiple=True,
+    metavar="NAME=bonafide|spoof",
+    help="Extra class-folder or label names.",
+)
+@click.option(
+    "--group-regex",
+    default=None,
+    metavar="REGEX",
+    help="Group files by the first capture group of REGEX on the file name (e.g. "
+    "'^(LJ\\d+-\\d+)' keeps a clip and its vocoded copy together).",
+)
+@click.option(
+    "--pairs/--no-pairs",
+    "pair_groups",
+    default=True,
+    show_default=True,
+    help="Keep a fake and the real file it was made from (X.wav / X_gen.wav, the "
+    "same name in the real and fake folders, SYSTEM+UTT) in one group.",
+)
+@click.option(
+    "--schema",
+    type=click.Choice(["dfaudio", "deep-voice"]),
+    default="dfaudio",
+    show_default=True,
+    help="dfaudio: 26 features + label + provenance; deep-voice: exactly the 27 "
+    "columns of DATASET-balanced.csv.",
+)
 @click.option("--sr", type=int, default=None, help="Resample to this rate (default: native).")
-@click.option("--features", "feature_sets", type=FeatureSetsType(), default="deep-voice",
-              show_default=True, help=_feature_help())  # fmt: skip
-@click.option("--window", "--window-s", "window_s", type=WindowType(), default="1.0",
-              show_default=True,
-              help="Block length in seconds, or 'whole': one row per file (utterance corpora "
-                   "such as ASVspoof).")  # fmt: skip
-@click.option("--short", type=click.Choice(["whole", "pad", "skip"]), default="whole",
-              show_default=True,
-              help="Clips shorter than one block: one row over the whole clip, zero-padded to "
-                   "one block, or skipped (reported).")  # fmt: skip
+@click.option(
+    "--features",
+    "feature_sets",
+    type=FeatureSetsType(),
+    default="deep-voice",
+    show_default=True,
+    help=_feature_help(),
+)
+@click.option(
+    "--window",
+    "--window-s",
+    "window_s",
+    type=WindowType(),
+    default="1.0",
+    show_default=True,
+    help="Block length in seconds, or 'whole': one row per file (utterance corpora "
+    "such as ASVspoof).",
+)
+@click.option(
+    "--short",
+    type=click.Choice(["whole", "pad", "skip"]),
+    default="whole",
+    show_default=True,
+    help="Clips shorter than one block: one row over the whole clip, zero-padded to "
+    "one block, or skipped (reported).",
+)
 @click.option(
     "--balance",
     type=click.Choice(["none", "undersample"]),
@@ -118,8 +166,14 @@ Examples:
     help="Undersample the larger class (as DEEP-VOICE did).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --balance.")
-@click.option("-j", "--jobs", type=int, default=1, show_default=True,
-              help="Parallel worker processes over files (-1: all cores).")  # fmt: skip
+@click.option(
+    "-j",
+    "--jobs",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Parallel worker processes over files (-1: all cores).",
+)
 @click.option(
     "--backend",
     type=click.Choice(["loky", "dask"]),
@@ -189,9 +243,13 @@ def cli(
         raise ParameterError("--schema deep-voice holds only the deep-voice features (--features)")
     enable_numba_cache()
     manifest = load_manifest(
-        list(inputs), layout=layout, label_map=parse_label_map_option(label_map),
-        protocols=list(protocols) or None, group_regex=group_regex, pair_groups=pair_groups,
-    )  # fmt: skip
+        list(inputs),
+        layout=layout,
+        label_map=parse_label_map_option(label_map),
+        protocols=list(protocols) or None,
+        group_regex=group_regex,
+        pair_groups=pair_groups,
+    )
     if not quiet and not as_json:
         click.echo(f"found {describe(manifest)}", err=True)
     missing = missing_files(manifest)
@@ -209,10 +267,17 @@ def cli(
             click.echo(f"warning: {path}: {reason}: {detail}", err=True)
 
     result = tabulate(
-        manifest, sr=sr, window_s=window_s, short=short, feature_sets=feature_sets, jobs=jobs,
+        manifest,
+        sr=sr,
+        window_s=window_s,
+        short=short,
+        feature_sets=feature_sets,
+        jobs=jobs,
         backend=backend,
-        scheduler=scheduler, progress=not quiet and not as_json, on_failure=warn,
-    )  # fmt: skip
+        scheduler=scheduler,
+        progress=not quiet and not as_json,
+        on_failure=warn,
+    )
     summary = result.summary
     table = result.table
     if len(table) == 0:

@@ -46,21 +46,67 @@ __all__ = [
 
 #: Suffix/prefix words that mark a generated copy.
 FAKE_MARKERS: tuple[str, ...] = (
-    "gen", "generated", "fake", "spoof", "synth", "synthetic", "synthesized", "vocoded",
-    "resynth", "resynthesized", "copy", "tts", "vc", "converted", "cloned",
-)  # fmt: skip
+    "gen",
+    "generated",
+    "fake",
+    "spoof",
+    "synth",
+    "synthetic",
+    "synthesized",
+    "vocoded",
+    "resynth",
+    "resynthesized",
+    "copy",
+    "tts",
+    "vc",
+    "converted",
+    "cloned",
+)
 #: Suffix/prefix words that mark the real source.
 REAL_MARKERS: tuple[str, ...] = (
-    "real", "genuine", "bonafide", "bona-fide", "orig", "original", "gt", "ref", "source",
-)  # fmt: skip
+    "real",
+    "genuine",
+    "bonafide",
+    "bona-fide",
+    "orig",
+    "original",
+    "gt",
+    "ref",
+    "source",
+)
 #: Vocoder and neural-codec names used as file-name affixes (WaveFake, CodecFake, ...).
 VOCODER_NAMES: tuple[str, ...] = (
-    "melgan", "mb_melgan", "multi_band_melgan", "multiband_melgan", "full_band_melgan",
-    "fb_melgan", "melgan_large", "hifigan", "hifi_gan", "hifigan_v1", "waveglow",
-    "parallel_wavegan", "pwg", "wavegrad", "diffwave", "wavenet", "wavernn", "univnet",
-    "bigvgan", "vocos", "griffinlim", "griffin_lim", "encodec", "dac", "speechtokenizer",
-    "audiodec", "academicodec", "funcodec", "snac", "mimi",
-)  # fmt: skip
+    "melgan",
+    "mb_melgan",
+    "multi_band_melgan",
+    "multiband_melgan",
+    "full_band_melgan",
+    "fb_melgan",
+    "melgan_large",
+    "hifigan",
+    "hifi_gan",
+    "hifigan_v1",
+    "waveglow",
+    "parallel_wavegan",
+    "pwg",
+    "wavegrad",
+    "diffwave",
+    "wavenet",
+    "wavernn",
+    "univnet",
+    "bigvgan",
+    "vocos",
+    "griffinlim",
+    "griffin_lim",
+    "encodec",
+    "dac",
+    "speechtokenizer",
+    "audiodec",
+    "academicodec",
+    "funcodec",
+    "snac",
+    "mimi",
+)
 
 _SEP = r"[_\-.+ ]"
 

@@ -274,9 +274,15 @@ def griffin_lim(
     basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
     mag = np.maximum(np.linalg.pinv(basis) @ mel, 0.0)
     out = librosa.griffinlim(
-        mag, n_iter=n_iter, hop_length=hop, n_fft=n_fft, length=len(x), init="random",
-        random_state=_seed(rng), momentum=0.99,
-    )  # fmt: skip
+        mag,
+        n_iter=n_iter,
+        hop_length=hop,
+        n_fft=n_fft,
+        length=len(x),
+        init="random",
+        random_state=_seed(rng),
+        momentum=0.99,
+    )
     return fix_length(out.astype(np.float32), len(y))
 
 
@@ -463,10 +469,16 @@ def neural_vocoder(
     v_sr = int(mp["sample_rate"])
     x = resample(np.asarray(y, dtype=np.float32), orig_sr=sr, target_sr=v_sr)
     mel = librosa.feature.melspectrogram(
-        y=x, sr=v_sr, n_fft=int(mp["n_fft"]), hop_length=int(mp["hop_length"]),
-        win_length=int(mp["win_length"]), n_mels=int(mp["n_mels"]), fmin=mp["fmin"],
-        fmax=mp["fmax"], power=1.0,
-    )  # fmt: skip
+        y=x,
+        sr=v_sr,
+        n_fft=int(mp["n_fft"]),
+        hop_length=int(mp["hop_length"]),
+        win_length=int(mp["win_length"]),
+        n_mels=int(mp["n_mels"]),
+        fmin=mp["fmin"],
+        fmax=mp["fmax"],
+        power=1.0,
+    )
     logmel = np.log(np.maximum(mel, 1e-5)).astype(np.float32)
     torch.manual_seed(_seed(rng))
     with torch.no_grad():

@@ -172,65 +172,87 @@ DEFAULT = "deep-voice"
 
 register(
     FeatureSet(
-        "deep-voice", "", "1",
+        "deep-voice",
+        "",
+        "1",
         "dfaudio.features.sets.deep_voice:deep_voice",
         "dfaudio.features.sets.deep_voice:columns",
         defaults={"n_fft": 2048, "hop_length": 512},
         help="the 26 DEEP-VOICE frame means (default; exact fast path)",
     )
-)  # fmt: skip
+)
 register(
     FeatureSet(
-        "spectral-stats", "ss_", "1",
+        "spectral-stats",
+        "ss_",
+        "1",
         "dfaudio.features.sets.spectral_stats:spectral_stats",
         "dfaudio.features.sets.spectral_stats:columns",
         defaults={
-            "frame_s": 0.025, "hop_s": 0.010, "n_mfcc": 20, "n_mels": 40, "n_lfcc": 20,
-            "n_bands": 6, "delta_width": 9, "percentiles": [10, 50, 90],
+            "frame_s": 0.025,
+            "hop_s": 0.010,
+            "n_mfcc": 20,
+            "n_mels": 40,
+            "n_lfcc": 20,
+            "n_bands": 6,
+            "delta_width": 9,
+            "percentiles": [10, 50, 90],
         },
         help="mean/std/percentiles of frame MFCC, LFCC, contrast, flatness and deltas (480)",
     )
-)  # fmt: skip
+)
 register(
     FeatureSet(
-        "egemaps", "egemaps_", "1",
+        "egemaps",
+        "egemaps_",
+        "1",
         "dfaudio.features.sets.smile:egemaps",
         "dfaudio.features.sets.smile:egemaps_columns",
         defaults={"feature_set": "eGeMAPSv02"},
-        extra="opensmile", module="opensmile",
+        extra="opensmile",
+        module="opensmile",
         help="openSMILE eGeMAPSv02 functionals (88)",
     )
-)  # fmt: skip
+)
 register(
     FeatureSet(
-        "compare", "compare_", "1",
+        "compare",
+        "compare_",
+        "1",
         "dfaudio.features.sets.smile:compare",
         "dfaudio.features.sets.smile:compare_columns",
         defaults={"feature_set": "ComParE_2016"},
-        extra="opensmile", module="opensmile",
+        extra="opensmile",
+        module="opensmile",
         help="openSMILE ComParE_2016 functionals (6373)",
     )
-)  # fmt: skip
+)
 register(
     FeatureSet(
-        "resemblyzer", "rsz_", "1",
+        "resemblyzer",
+        "rsz_",
+        "1",
         "dfaudio.features.sets.speaker:resemblyzer",
         "dfaudio.features.sets.speaker:columns",
         defaults={"normalize_dbfs": -30.0, "rate": 1.3, "min_coverage": 0.75},
-        extra="resemblyzer", module="resemblyzer",
+        extra="resemblyzer",
+        module="resemblyzer",
         help="Resemblyzer speaker embedding (256, encoder shipped in the package)",
     )
-)  # fmt: skip
+)
 register(
     FeatureSet(
-        "ssl", "ssl_", "1",
+        "ssl",
+        "ssl_",
+        "1",
         "dfaudio.features.sets.ssl:ssl_embeddings",
         "dfaudio.features.sets.ssl:columns",
         defaults={"model": None, "layer": "mean", "device": "auto", "batch_windows": 16},
-        extra="ssl", module="transformers",
+        extra="ssl",
+        module="transformers",
         help="ssl:MODEL[:LAYER] transformers speech encoder, frame-mean of a layer's hidden states",
     )
-)  # fmt: skip
+)
 
 
 # --------------------------------------------------------------------------------------------

@@ -191,9 +191,16 @@ def spectral_stats(
     q = np.asarray(percentiles, dtype=np.float64)
     for i in range(0, blocks.shape[0], CHUNK_WINDOWS):
         d = _frame_descriptors(
-            blocks[i : i + CHUNK_WINDOWS], sr, frame_s=frame_s, hop_s=hop_s, n_mfcc=n_mfcc,
-            n_mels=n_mels, n_lfcc=n_lfcc, n_bands=n_bands, delta_width=delta_width,
-        )  # fmt: skip
+            blocks[i : i + CHUNK_WINDOWS],
+            sr,
+            frame_s=frame_s,
+            hop_s=hop_s,
+            n_mfcc=n_mfcc,
+            n_mels=n_mels,
+            n_lfcc=n_lfcc,
+            n_bands=n_bands,
+            delta_width=delta_width,
+        )
         stats = [d.mean(axis=-1), d.std(axis=-1)]
         if q.size:
             stats.extend(np.percentile(d, q, axis=-1))  # (n_q, nb, D)
