@@ -247,6 +247,22 @@ def test_synth_output_inside_the_input_is_refused(sources):
     assert r.exit_code == 2 and "inside the input" in r.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("-j", "0"), "--jobs must be at least 1"),
+        (("--scheduler", "notaurl"), "--scheduler 'notaurl': expected a Dask scheduler address"),
+    ],
+)
+def test_synth_refuses_bad_parallel_options_before_any_work(sources, tmp_path, args, message):
+    out = tmp_path / "out"
+    r = run(str(sources), "-o", str(out), "--attack", "lpc", *args)
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines() == [f"error: {r.stderr.strip()[7:]}"]
+    assert message in r.stderr
+    assert not out.exists()
+
+
 def _tiny_vocoder(path: Path) -> None:
     import torch
 

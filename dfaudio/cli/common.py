@@ -18,12 +18,14 @@ __all__ = [
     "LAYOUTS",
     "MAX_SEED",
     "check_jobs",
+    "check_parallel",
     "check_range",
     "check_seed",
     "echo_json",
     "fail",
     "flag_names",
     "handle_errors",
+    "parallel_options",
     "parse_label_map_option",
 ]
 
@@ -274,3 +276,54 @@ def check_range(
 
 #: Choices for ``--layout`` (kept here so that ``--help`` imports nothing heavy).
 LAYOUTS = ("auto", "folders", "deep-voice", "asvspoof", "csv")
+
+
+def parallel_options(fn: F) -> F:
+    """The ``-j/--jobs``, ``--backend`` and ``--scheduler`` options of the per-file commands.
+
+    Check their values with :func:`check_parallel` before the work.
+    """
+    fn = click.option(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="Address of a Dask distributed scheduler (implies --backend dask).",
+    )(fn)
+    fn = click.option(
+        "--backend",
+        type=click.Choice(["loky", "dask"]),
+        default="loky",
+        show_default=True,
+        help="dask: run on a Dask cluster (local unless --scheduler).",
+    )(fn)
+    return click.option(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        show_default=True,
+        help="Parallel worker processes over files (-1: all cores).",
+    )(fn)
+
+
+def check_parallel(jobs: int, scheduler: str | None) -> None:
+    """Refuse a bad ``-j`` or ``--scheduler`` before any work (see :func:`parallel_options`).
+
+    Examples
+    --------
+    >>> check_parallel(2, "tcp://127.0.0.1:8786")
+    >>> check_parallel(1, "notaurl")
+    Traceback (most recent call last):
+    ...
+    dfaudio.exceptions.ParameterError: --scheduler 'notaurl': expected a Dask scheduler address, \
+tcp://HOST:PORT
+    """
+    import re
+
+    from dfaudio.exceptions import ParameterError
+
+    check_jobs(jobs, note=False)
+    if scheduler is not None and not re.fullmatch(r"([a-z]+://)?[^\s/:]+:\d{1,5}", scheduler):
+        raise ParameterError(
+            f"--scheduler {scheduler!r}: expected a Dask scheduler address, tcp://HOST:PORT"
+        )

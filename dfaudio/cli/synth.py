@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from dfaudio.cli.common import LAYOUTS, echo_json, handle_errors, parse_label_map_option
+from dfaudio.cli.common import (
+    LAYOUTS,
+    check_parallel,
+    echo_json,
+    handle_errors,
+    parallel_options,
+    parse_label_map_option,
+)
 
 __all__ = [
     "SYNTH_LAYOUTS",
@@ -94,27 +101,7 @@ Examples:
 @click.option(
     "--trust", is_flag=True, help="Allow loading a TorchScript vocoder (runs code from the file)."
 )
-@click.option(
-    "-j",
-    "--jobs",
-    type=int,
-    default=1,
-    show_default=True,
-    help="Parallel worker processes over files (-1: all cores).",
-)
-@click.option(
-    "--backend",
-    type=click.Choice(["loky", "dask"]),
-    default="loky",
-    show_default=True,
-    help="dask: run on a Dask cluster (local unless --scheduler).",
-)
-@click.option(
-    "--scheduler",
-    default=None,
-    metavar="tcp://HOST:PORT",
-    help="Address of a Dask distributed scheduler (implies --backend dask).",
-)
+@parallel_options
 @click.option(
     "--force", is_flag=True, help="Replace outputs an earlier synth run wrote (never other files)."
 )
@@ -154,6 +141,7 @@ def cli(
     from dfaudio.synth.attacks import load_vocoder, parse_attacks
     from dfaudio.synth.writer import synthesize
 
+    check_parallel(jobs, scheduler)
     enable_numba_cache()
     try:
         attacks = parse_attacks(attack_spec)

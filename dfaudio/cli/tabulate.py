@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from dfaudio.cli.common import LAYOUTS, echo_json, handle_errors, parse_label_map_option
+from dfaudio.cli.common import (
+    LAYOUTS,
+    check_parallel,
+    echo_json,
+    handle_errors,
+    parallel_options,
+    parse_label_map_option,
+)
 
 __all__ = [
     "FeatureSetsType",
@@ -166,27 +173,7 @@ Examples:
     help="Undersample the larger class (as DEEP-VOICE did).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --balance.")
-@click.option(
-    "-j",
-    "--jobs",
-    type=int,
-    default=1,
-    show_default=True,
-    help="Parallel worker processes over files (-1: all cores).",
-)
-@click.option(
-    "--backend",
-    type=click.Choice(["loky", "dask"]),
-    default="loky",
-    show_default=True,
-    help="dask: run on a Dask cluster (local unless --scheduler).",
-)
-@click.option(
-    "--scheduler",
-    default=None,
-    metavar="tcp://HOST:PORT",
-    help="Address of a Dask distributed scheduler (implies --backend dask).",
-)
+@parallel_options
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no per-file warnings.")
@@ -219,7 +206,6 @@ def cli(
     2019 LA/PA root (with --protocol or its standard protocol folder) or a CSV list. Unreadable
     files are reported in one line each and skipped; the rest of the table is kept.
     """
-    import re
 
     from dfaudio.cli.common import check_jobs, check_range, check_seed
     from dfaudio.datasets import describe, load_manifest, missing_files
@@ -232,10 +218,7 @@ def cli(
 
     check_seed(seed)
     check_range(sr, flag="--sr", low=1000, high=384000, unit="Hz")
-    if scheduler is not None and not re.fullmatch(r"([a-z]+://)?[^\s/:]+:\d{1,5}", scheduler):
-        raise ParameterError(
-            f"--scheduler {scheduler!r}: expected a Dask scheduler address, tcp://HOST:PORT"
-        )
+    check_parallel(jobs, scheduler)
     check_table_path(output, force=force)
     if table_format(output) == "csv":  # the feature metadata goes into a JSON sidecar
         check_writable(sidecar_path(output), force=force)
