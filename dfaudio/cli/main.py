@@ -27,7 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tabulate": ("dfaudio.cli.tabulate", "Audio folders or corpora -> per-second feature table."),
     "fit-sklearn": ("dfaudio.cli.fit_sklearn", "Train and cross-validate scikit-learn / XGBoost."),
     "fit-deep": ("dfaudio.cli.fit_deep", "Train torch models on time-frequency tensors."),
-    "evaluate": ("dfaudio.cli.evaluate", "EER, min t-DCF, per-attack metrics of a score file."),
+    "evaluate": (
+        "dfaudio.cli.evaluate",
+        "EER, t-DCF, minDCF/actDCF, Cllr (per attack) of a score file.",
+    ),
     "predict": ("dfaudio.cli.predict", "Score new audio with a trained run."),
     "compare": ("dfaudio.cli.compare", "One leaderboard over every run."),
     "demo": ("dfaudio.cli.demo", "Bundled audio -> table -> models -> leaderboard."),
