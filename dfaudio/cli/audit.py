@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import click
 
-from dfaudio.cli.common import LAYOUTS, echo_json, handle_errors, parse_label_map_option
+from dfaudio.cli.common import (
+    dataset_options,
+    echo_json,
+    handle_errors,
+    parse_label_map_option,
+)
 
 __all__ = ["cli"]
 
@@ -19,32 +24,7 @@ Examples:
 """,
 )
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option(
-    "--layout",
-    type=click.Choice(LAYOUTS),
-    default="auto",
-    show_default=True,
-    help="Data set layout of audio inputs; auto detects it.",
-)
-@click.option(
-    "--protocol",
-    "protocols",
-    multiple=True,
-    type=click.Path(exists=True),
-    help="ASVspoof CM protocol file(s).",
-)
-@click.option(
-    "--label-map",
-    multiple=True,
-    metavar="NAME=bonafide|spoof",
-    help="Extra class-folder or label names.",
-)
-@click.option(
-    "--group-regex",
-    default=None,
-    metavar="REGEX",
-    help="Group files by the first capture group of REGEX on the file name.",
-)
+@dataset_options(layout_help="Data set layout of audio inputs; auto detects it.")
 @click.option(
     "--cv",
     type=int,

@@ -21,6 +21,7 @@ __all__ = [
     "check_parallel",
     "check_range",
     "check_seed",
+    "dataset_options",
     "echo_json",
     "fail",
     "flag_names",
@@ -327,3 +328,43 @@ tcp://HOST:PORT
         raise ParameterError(
             f"--scheduler {scheduler!r}: expected a Dask scheduler address, tcp://HOST:PORT"
         )
+
+
+def dataset_options(
+    *,
+    layouts: tuple[str, ...] = LAYOUTS,
+    layout_help: str = "Data set layout; auto detects it.",
+    group_help: str = "Group files by the first capture group of REGEX on the file name.",
+) -> Callable[[F], F]:
+    """The ``--layout``, ``--protocol``, ``--label-map`` and ``--group-regex`` options.
+
+    Every command that reads a data set (tabulate, fit-deep, audit, synth) takes them, with its
+    own help text where it means something more; values go to
+    :func:`dfaudio.datasets.load_manifest` (``label_map`` through :func:`parse_label_map_option`).
+    """
+
+    def decorate(fn: F) -> F:
+        fn = click.option("--group-regex", default=None, metavar="REGEX", help=group_help)(fn)
+        fn = click.option(
+            "--label-map",
+            multiple=True,
+            metavar="NAME=bonafide|spoof",
+            help="Extra class-folder or label names.",
+        )(fn)
+        fn = click.option(
+            "--protocol",
+            "--protocols",
+            "protocols",
+            multiple=True,
+            type=click.Path(exists=True, dir_okay=False),
+            help="ASVspoof CM protocol file(s), SPEAKER UTT - ATTACK KEY (repeatable).",
+        )(fn)
+        return click.option(
+            "--layout",
+            type=click.Choice(layouts),
+            default="auto",
+            show_default=True,
+            help=layout_help,
+        )(fn)
+
+    return decorate

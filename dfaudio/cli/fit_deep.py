@@ -11,7 +11,12 @@ import sys
 
 import click
 
-from dfaudio.cli.common import LAYOUTS, echo_json, handle_errors, parse_label_map_option
+from dfaudio.cli.common import (
+    dataset_options,
+    echo_json,
+    handle_errors,
+    parse_label_map_option,
+)
 from dfaudio.features.registry import TIMEFREQ
 
 __all__ = [
@@ -80,27 +85,7 @@ Early stopping and the kept weights use the dev EER; metrics are on the test/eva
     type=click.Path(exists=True),
     help="Dataset folder(s) or CSV list(s) (repeatable).",
 )
-@click.option("--layout", type=click.Choice(LAYOUTS), default="auto", show_default=True)
-@click.option(
-    "--protocol",
-    "--protocols",
-    "protocols",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False),
-    help="ASVspoof CM protocol file(s) (repeatable).",
-)
-@click.option(
-    "--label-map",
-    multiple=True,
-    metavar="NAME=bonafide|spoof",
-    help="Extra class-folder or label names.",
-)
-@click.option(
-    "--group-regex",
-    default=None,
-    metavar="REGEX",
-    help="Group files by the first capture group of REGEX on the file name.",
-)
+@dataset_options()
 @click.option("--epochs", type=int, default=10, show_default=True)
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True, help="Adam learning rate.")

@@ -10,6 +10,7 @@ import click
 from dfaudio.cli.common import (
     LAYOUTS,
     check_parallel,
+    dataset_options,
     echo_json,
     handle_errors,
     parallel_options,
@@ -63,32 +64,11 @@ Examples:
     metavar="ATTACK.KEY=VALUE",
     help="Attack parameter, e.g. world.warp=1.1 or griffin-lim.n_iter=60.",
 )
-@click.option(
-    "--layout",
-    type=click.Choice(SYNTH_LAYOUTS),
-    default="auto",
-    show_default=True,
-    help="Input layout; plain: every audio file below the folder is bona fide (auto "
+@dataset_options(
+    layouts=SYNTH_LAYOUTS,
+    layout_help="Input layout; plain: every audio file below the folder is bona fide (auto "
     "falls back to it for folders without class sub-folders).",
-)
-@click.option(
-    "--protocol",
-    "protocols",
-    multiple=True,
-    type=click.Path(exists=True),
-    help="ASVspoof CM protocol file(s).",
-)
-@click.option(
-    "--label-map",
-    multiple=True,
-    metavar="NAME=bonafide|spoof",
-    help="Extra class-folder or label names.",
-)
-@click.option(
-    "--group-regex",
-    default=None,
-    metavar="REGEX",
-    help="Group = first capture group of REGEX on the file name (e.g. '^(p\\d+_\\d+)' "
+    group_help="Group = first capture group of REGEX on the file name (e.g. '^(p\\d+_\\d+)' "
     "keeps two microphones of one utterance together).",
 )
 @click.option(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from dfaudio.cli.common import (
-    LAYOUTS,
     check_parallel,
+    dataset_options,
     echo_json,
     handle_errors,
     parallel_options,
@@ -95,32 +95,9 @@ Examples:
     type=click.Path(dir_okay=False),
     help="Table to write (atomically): NAME.csv or NAME.parquet.",
 )
-@click.option(
-    "--layout",
-    type=click.Choice(LAYOUTS),
-    default="auto",
-    show_default=True,
-    help="Data set layout; auto detects it.",
-)
-@click.option(
-    "--protocol",
-    "protocols",
-    multiple=True,
-    type=click.Path(exists=True),
-    help="ASVspoof CM protocol file(s) (SPEAKER UTT - ATTACK KEY).",
-)
-@click.option(
-    "--label-map",
-    multiple=True,
-    metavar="NAME=bonafide|spoof",
-    help="Extra class-folder or label names.",
-)
-@click.option(
-    "--group-regex",
-    default=None,
-    metavar="REGEX",
-    help="Group files by the first capture group of REGEX on the file name (e.g. "
-    "'^(LJ\\d+-\\d+)' keeps a clip and its vocoded copy together).",
+@dataset_options(
+    group_help="Group files by the first capture group of REGEX on the file name (e.g. "
+    "'^(LJ\\d+-\\d+)' keeps a clip and its vocoded copy together)."
 )
 @click.option(
     "--pairs/--no-pairs",
