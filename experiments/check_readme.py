@@ -3,7 +3,8 @@
 The README promises that every command in it runs as written on a fresh clone. This script checks
 that promise: it clones the repository (committed state, ``HEAD``) into a temporary folder, puts a
 link to ``../shared`` beside it as CI sees it, extracts the commands from README.md and runs them
-one after another in the clone with the current environment's ``dfaudio`` on ``PATH``.
+one after another in the clone with the current environment's ``dfaudio`` on ``PATH`` and the
+clone first on ``PYTHONPATH`` (so an editable install of the working tree is not what runs).
 
 Commands are taken from
 
@@ -127,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         (tmp / "shared").symlink_to(shared)
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    # the clone's own code, not the checkout this environment may have installed in editable mode
+    env["PYTHONPATH"] = str(clone) + os.pathsep + env.get("PYTHONPATH", "")
     failed: list[str] = []
     prelude = ""  # shell assignments (``RUN=$(...)``) carried into the later commands
     print(f"clone: {clone}\n{len(commands)} commands\n")
